@@ -1,0 +1,60 @@
+# kleroterion — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "kleroterion needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create .venv and install kleroterion with its test tools
+
+.PHONY: demo
+demo: $(STAMP) ## Run the main job on embedded defaults (SQLite, in-process bus)
+	$(VENV)/bin/kleroterion demo
+
+.PHONY: test
+test: $(STAMP) ## Start Apache Kafka and PostgreSQL, run the whole test suite, stop them
+	bash tools/test.sh
+
+.PHONY: test-quick
+test-quick: $(STAMP) ## Tests that need no real component (Kafka/PostgreSQL tests are skipped)
+	$(PY) -m pytest -q -m "not kafka and not postgres and not browser"
+
+.PHONY: proto
+proto: $(STAMP) ## Regenerate protobuf/gRPC code from proto/ into services/contracts/
+	$(PY) tools/gen_proto.py
+
+.PHONY: plugins
+plugins: $(STAMP) ## List installed and enabled plugins
+	$(VENV)/bin/kleroterion plugins
+
+.PHONY: kafka-up kafka-down postgres-up postgres-down
+kafka-up: $(STAMP) ## Start a local Apache Kafka broker (fetched from Maven Central)
+	bash tools/kafka/broker.sh start
+kafka-down: ## Stop the local Kafka broker
+	bash tools/kafka/broker.sh stop
+postgres-up: ## Start a local PostgreSQL server (installed from Debian if missing)
+	bash tools/postgres/server.sh start
+postgres-down: ## Stop the local PostgreSQL server
+	bash tools/postgres/server.sh stop
+
+.PHONY: lock
+lock: $(STAMP) ## Write the exact versions now installed to constraints.txt
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^kleroterion'; } > constraints.new && mv constraints.new constraints.txt
+
+.PHONY: clean
+clean: ## Remove embedded data, caches and run folders (keeps .venv)
+	rm -rf .kleroterion .run out .pytest_cache .hypothesis

@@ -1,0 +1,57 @@
+"""Platform subcommands: ``plugins`` and ``settings``."""
+from __future__ import annotations
+
+import importlib
+import json
+
+from services.common.plugins import PluginHost
+from services.common.settings import ServiceSettings
+
+SERVICES = ("registry", "sortition", "sessions", "recommendations")
+
+
+def _plugins(args) -> int:
+    host = PluginHost.from_settings(ServiceSettings.from_env())
+    rows = host.describe()
+    if args.json:
+        print(json.dumps([{"name": r.name, "module": r.module, "version": r.version,
+                           "enabled": r.enabled, "hooks": list(r.hooks)} for r in rows], indent=2))
+        return 0
+    print(f"{'plugin':<20} {'enabled':<8} {'version':<9} hooks")
+    for r in rows:
+        print(f"{r.name:<20} {'yes' if r.enabled else 'no':<8} {r.version:<9} {', '.join(r.hooks)}")
+    formats = host.formats()
+    if formats:
+        print("\nassembly formats: " + ", ".join(
+            f"{f.name} ({f.title.get('da', f.name)}, {f.min_seats}-{f.max_seats} seats, "
+            f"≥{f.min_hours:g} h)" for f in formats.values()))
+    channels = host.channels()
+    if channels:
+        print("invitation channels: " + ", ".join(channels))
+    return 0
+
+
+def _settings_class(service: str) -> type[ServiceSettings]:
+    try:
+        module = importlib.import_module(f"services.{service}.settings")
+        return module.Settings
+    except ModuleNotFoundError:
+        return ServiceSettings
+
+
+def _settings(args) -> int:
+    cls = _settings_class(args.service)
+    settings = cls.from_env(service=args.service)
+    for variable, value, doc in settings.documented():
+        print(f"{variable}={value}\n    {doc}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plugins", help="list installed plugins and which are enabled here")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_plugins)
+
+    p = sub.add_parser("settings", help="show a service's settings and what they are for")
+    p.add_argument("service", choices=SERVICES)
+    p.set_defaults(func=_settings)

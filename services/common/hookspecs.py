@@ -1,0 +1,177 @@
+"""Hook specifications: what a kleroterion plugin can provide.
+
+Three kinds of plugin exist, and a plugin may be several kinds at once:
+
+- **assembly formats** (``register_assembly_formats``): a named format such as the
+  borgerpanel, with its seat range, minimum hours, default quota features and dropout policy;
+- **invitation channels** (``register_invitation_channels``): Digital Post, letter, SMS,
+  e-mail …; the registry asks each enabled channel, in the region's order, whether it can
+  reach a person, then renders and sends through the first that can;
+- **reports** (``register_reports``): a region's own report sections or export formats.
+
+The host owns the registries (``register_*`` hooks return objects; the host checks and
+indexes them), in the manner of Datasette's ``register_*`` hooks. Plugins are discovered
+from the ``kleroterion.plugins`` entry-point group; the built-in ones in ``plugins/`` are
+registered that way too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+
+import pluggy
+
+PROJECT = "kleroterion"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- what the hooks return --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DropoutPolicy:
+    """When a withdrawing member is replaced. Before ``replace_before_session`` (1-based),
+    the next suitable substitute is offered the seat; from that session on, a dropout is
+    only recorded, because a newcomer could no longer catch up with the deliberation."""
+
+    replace_before_session: int
+    substitutes_per_seat: float = 1.0
+    # A member whose attendance falls below this share of the planned hours is flagged.
+    min_attendance_share: float = 0.8
+
+
+@dataclass(frozen=True)
+class AssemblyFormat:
+    name: str
+    title: Mapping[str, str]  # language code -> display name, e.g. {"da": "Borgerpanel"}
+    min_seats: int
+    max_seats: int
+    default_seats: int
+    min_hours: float
+    min_sessions: int
+    default_quota_features: Sequence[str]
+    dropout: DropoutPolicy
+    advisory_only: bool = True
+
+    def check_seats(self, seats: int) -> None:
+        if not self.min_seats <= seats <= self.max_seats:
+            raise ValueError(f"seats: the {self.name} format takes {self.min_seats}"
+                             f"–{self.max_seats} seats, got {seats}")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a channel may know about an invited person: only what reaching them needs."""
+
+    invitation_id: str
+    code: str
+    language: str = "da"
+    digital_post_exempt: bool = False
+    cpr: str | None = None
+    name: str | None = None
+    address_lines: Sequence[str] = ()
+    postcode: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A rendered invitation, ready for a channel to send."""
+
+    channel: str
+    recipient: Recipient
+    subject: str
+    body: str
+    signup_url: str
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: str  # "sent", "queued", "failed", "bounced"
+    detail: str = ""
+    # A failure worth retrying (a gateway timeout) as opposed to a final one (no address).
+    retryable: bool = False
+
+
+@runtime_checkable
+class InvitationChannel(Protocol):
+    name: str
+
+    def can_reach(self, recipient: Recipient) -> bool: ...
+
+    def render(self, recipient: Recipient, template: Mapping[str, str],
+               assembly: Mapping[str, Any]) -> Invitation: ...
+
+    def send(self, invitation: Invitation) -> DeliveryResult: ...
+
+    def delivery_status(self, invitation_id: str) -> DeliveryResult | None: ...
+
+
+@dataclass(frozen=True)
+class ReportArtifact:
+    name: str  # file name, e.g. "hovedstaden-appendix.pdf"
+    media_type: str
+    content: bytes
+
+
+@runtime_checkable
+class Report(Protocol):
+    name: str
+
+    def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]: ...
+
+
+# --- the hooks --------------------------------------------------------------------------
+
+
+class KleroterionSpecs:
+    @hookspec
+    def register_assembly_formats(self) -> Sequence[AssemblyFormat]:
+        """Return the assembly formats this plugin provides.
+
+        Format names are unique across installed plugins; the host refuses a duplicate name
+        and names both plugins.
+        """
+
+    @hookspec
+    def register_invitation_channels(self, settings: Mapping[str, Any]) -> Sequence[InvitationChannel]:
+        """Return invitation channels, configured from ``settings`` (the region file's
+        ``[plugins.<plugin name>]`` table).
+
+        A channel decides with ``can_reach`` whether it can reach a recipient (e.g. Digital
+        Post cannot reach people exempt from it), renders an ``Invitation`` from the
+        assembly's template with ``render``, sends it with ``send`` (which must be safe to
+        call again for the same invitation id), and may report later delivery status.
+        """
+
+    @hookspec
+    def register_reports(self, settings: Mapping[str, Any]) -> Sequence[Report]:
+        """Return report producers; each yields ``ReportArtifact`` files for an assembly.
+
+        A region's plugin adds its own sections or formats here; the built-in reports are
+        registered the same way.
+        """
+
+    @hookspec(firstresult=True)
+    def invitation_channel_order(self, region: str, recipient: Recipient) -> Sequence[str] | None:
+        """Return the channel names to try for this recipient, in order, or None to leave
+        the decision to the next plugin (and finally to the region file's order).
+
+        The first plugin that answers wins: a region can override the order for, e.g.,
+        people exempt from Digital Post.
+        """
+
+    @hookspec
+    def assembly_starting(self, assembly: Mapping[str, Any]) -> None:
+        """Called when an assembly is created, e.g. to set up a region's own records."""
+
+
+def _hook_names() -> list[str]:
+    return [name for name in vars(KleroterionSpecs) if not name.startswith("_")]
+
+
+HOOK_NAMES = _hook_names()

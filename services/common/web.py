@@ -1,0 +1,90 @@
+"""What every Flask service has: health, readiness, metrics and JSON errors.
+
+``/healthz`` answers while the process is alive; ``/readyz`` runs the service's readiness
+checks (database reachable, bus reachable) and answers 503 naming the failing check;
+``/metrics`` is Prometheus' text format.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from werkzeug.exceptions import HTTPException
+
+ReadinessCheck = Callable[[], None]
+
+
+class ApiError(Exception):
+    """A request the service refuses; answered as JSON naming the field and the reason."""
+
+    def __init__(self, field: str, reason: str, status: int = 400):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.status = status
+
+
+def _ops_blueprint() -> Blueprint:
+    bp = Blueprint("ops", __name__)
+
+    @bp.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])
+
+    @bp.get("/readyz")
+    def readyz():
+        failures = {}
+        for name, check in current_app.extensions["kleroterion.readiness"].items():
+            try:
+                check()
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                failures[name] = f"{type(exc).__name__}: {exc}"
+        if failures:
+            return jsonify(status="unavailable", failing=failures), 503
+        return jsonify(status="ready")
+
+    @bp.get("/metrics")
+    def metrics():
+        registry = current_app.extensions["kleroterion.metrics"]
+        return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+    return bp
+
+
+def install(app: Flask, service: str, readiness: dict[str, ReadinessCheck] | None = None
+            ) -> CollectorRegistry:
+    """Add the ops endpoints, request metrics and JSON errors to ``app``."""
+    app.config["SERVICE_NAME"] = service
+    registry = CollectorRegistry()
+    app.extensions["kleroterion.metrics"] = registry
+    app.extensions["kleroterion.readiness"] = dict(readiness or {})
+    requests_total = Counter("http_requests_total", "HTTP requests",
+                             ["method", "endpoint", "status"], registry=registry)
+    latency = Histogram("http_request_seconds", "HTTP request latency", ["endpoint"],
+                        registry=registry)
+
+    @app.before_request
+    def _start_timer():
+        g._started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        requests_total.labels(request.method, endpoint, response.status_code).inc()
+        if hasattr(g, "_started"):
+            latency.labels(endpoint).observe(time.perf_counter() - g._started)
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return jsonify(error=exc.reason, field=exc.field), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return jsonify(error=exc.description, field=None), exc.code
+
+    app.register_blueprint(_ops_blueprint())
+    return registry

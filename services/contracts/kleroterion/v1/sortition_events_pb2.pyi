@@ -1,0 +1,45 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DistributionComputed(_message.Message):
+    __slots__ = ("run_id", "algorithm", "min_probability", "gini", "panel_count", "pool_version")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    MIN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    GINI_FIELD_NUMBER: _ClassVar[int]
+    PANEL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    POOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    algorithm: str
+    min_probability: float
+    gini: float
+    panel_count: int
+    pool_version: str
+    def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ...) -> None: ...
+
+class PanelDrawn(_message.Message):
+    __slots__ = ("run_id", "lottery_sha256", "seed", "panel_index", "member_ids")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    PANEL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    lottery_sha256: str
+    seed: str
+    panel_index: int
+    member_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run_id: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., seed: _Optional[str] = ..., panel_index: _Optional[int] = ..., member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SubstitutesDrawn(_message.Message):
+    __slots__ = ("run_id", "substitute_ids")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBSTITUTE_IDS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    substitute_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run_id: _Optional[str] = ..., substitute_ids: _Optional[_Iterable[str]] = ...) -> None: ...
