@@ -55,3 +55,25 @@ def add_parser(sub) -> None:
     p = sub.add_parser("settings", help="show a service's settings and what they are for")
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(func=_settings)
+
+    add_token_parser(sub)
+
+
+def _issue_token(args) -> int:
+    """Issue an operator token for a service; printed once, stored only as a hash."""
+    module = importlib.import_module(f"services.{args.service}.app")
+    settings = _settings_class(args.service).from_env(service=args.service)
+    ctx = module.build(settings)
+    try:
+        print(ctx.tokens.issue(args.subject, args.role))
+    finally:
+        ctx.close()
+    return 0
+
+
+def add_token_parser(sub) -> None:
+    p = sub.add_parser("token", help="issue an operator API token (shown once)")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--role", required=True)
+    p.add_argument("--subject", required=True, help="who the token is for (an operator's id)")
+    p.set_defaults(func=_issue_token)

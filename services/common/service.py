@@ -1,0 +1,65 @@
+"""What a Flask service is made of, assembled once: settings, database, bus, plugins, tokens.
+
+``create_app(config)`` in each service builds a ``ServiceContext`` and hands it to its
+blueprints; tests pass their own settings, bus or plugin host to the same factory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from services.common import audit, auth, logs, storage, web
+from services.common.bus import Bus, bus_from_settings
+from services.common.plugins import PluginHost
+from services.common.settings import ServiceSettings
+
+
+@dataclass
+class ServiceContext:
+    settings: ServiceSettings
+    engine: Engine
+    bus: Bus
+    plugins: PluginHost
+    tokens: auth.TokenStore
+    applied: storage.SqlAppliedEvents
+
+    def close(self) -> None:
+        self.bus.close()
+        self.engine.dispose()
+
+
+def build_context(settings: ServiceSettings, *, roles: Iterable[str],
+                  migrations: Sequence[storage.Migration], bus: Bus | None = None,
+                  plugins: PluginHost | None = None) -> ServiceContext:
+    engine = storage.make_engine(settings.database())
+    storage.migrate(engine, settings.service, migrations)
+    audit.create_tables(engine)
+    return ServiceContext(
+        settings=settings,
+        engine=engine,
+        bus=bus or bus_from_settings(settings),
+        plugins=plugins or PluginHost.from_settings(settings),
+        tokens=auth.TokenStore(engine, roles),
+        applied=storage.SqlAppliedEvents(engine),
+    )
+
+
+def create_flask_app(ctx: ServiceContext, import_name: str) -> Flask:
+    """A Flask app with health, readiness (database and bus), metrics, JSON errors and
+    operator tokens installed; the service adds its blueprints."""
+    logs.configure(ctx.settings.service, ctx.settings.log_level, ctx.settings.log_format)
+    app = Flask(import_name)
+    app.json.sort_keys = False
+
+    def database() -> None:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    web.install(app, ctx.settings.service, readiness={"database": database})
+    auth.install(app, ctx.tokens)
+    app.extensions["kleroterion.context"] = ctx
+    return app
