@@ -24,15 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+kleroterion/v1/recommendations_events.proto\x12\x0ekleroterion.v1\"X\n\x15RecommendationAdopted\x12\x19\n\x11recommendation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x15\n\rsupport_share\x18\x03 \x01(\x01\"P\n\x0e\x41nswerRecorded\x12\x19\n\x11recommendation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+kleroterion/v1/recommendations_events.proto\x12\x0ekleroterion.v1\"\xc8\x01\n\x15RecommendationAdopted\x12\x19\n\x11recommendation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x15\n\rsupport_share\x18\x03 \x01(\x01\x12\x11\n\tthreshold\x18\x04 \x01(\x01\x12\x10\n\x08round_id\x18\x05 \x01(\t\x12\x14\n\x0cround_number\x18\x06 \x01(\r\x12\x0f\n\x07version\x18\x07 \x01(\r\x12\r\n\x05votes\x18\x08 \x01(\r\x12\x13\n\x0b\x61\x62stentions\x18\t \x01(\r\"e\n\x0e\x41nswerRecorded\x12\x19\n\x11recommendation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\t\x12\x13\n\x0b\x61nswered_on\x18\x04 \x01(\t\"r\n\x15ImplementationUpdated\x12\x19\n\x11recommendation_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0f\n\x07percent\x18\x03 \x01(\x05\x12\x1d\n\x15responsible_committee\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kleroterion.v1.recommendations_events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECOMMENDATIONADOPTED']._serialized_start=63
-  _globals['_RECOMMENDATIONADOPTED']._serialized_end=151
-  _globals['_ANSWERRECORDED']._serialized_start=153
-  _globals['_ANSWERRECORDED']._serialized_end=233
+  _globals['_RECOMMENDATIONADOPTED']._serialized_start=64
+  _globals['_RECOMMENDATIONADOPTED']._serialized_end=264
+  _globals['_ANSWERRECORDED']._serialized_start=266
+  _globals['_ANSWERRECORDED']._serialized_end=367
+  _globals['_IMPLEMENTATIONUPDATED']._serialized_start=369
+  _globals['_IMPLEMENTATIONUPDATED']._serialized_end=483
 # @@protoc_insertion_point(module_scope)

@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class InvitationRequested(_message.Message):
-    __slots__ = ("invitation_id", "rollout_id", "template_id", "channel_order")
+    __slots__ = ("invitation_id", "rollout_id", "template_id", "channel_order", "purpose")
     INVITATION_ID_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ORDER_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     invitation_id: str
     rollout_id: str
     template_id: str
     channel_order: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, invitation_id: _Optional[str] = ..., rollout_id: _Optional[str] = ..., template_id: _Optional[str] = ..., channel_order: _Optional[_Iterable[str]] = ...) -> None: ...
+    purpose: str
+    def __init__(self, invitation_id: _Optional[str] = ..., rollout_id: _Optional[str] = ..., template_id: _Optional[str] = ..., channel_order: _Optional[_Iterable[str]] = ..., purpose: _Optional[str] = ...) -> None: ...
 
 class InvitationDelivered(_message.Message):
     __slots__ = ("invitation_id", "channel", "status", "attempt", "detail")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kleroterion/v1/sortition_events.proto\x12\x0ekleroterion.v1\"\x8b\x01\n\x14\x44istributionComputed\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x17\n\x0fmin_probability\x18\x03 \x01(\x01\x12\x0c\n\x04gini\x18\x04 \x01(\x01\x12\x13\n\x0bpanel_count\x18\x05 \x01(\r\x12\x14\n\x0cpool_version\x18\x06 \x01(\t\"k\n\nPanelDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x12\n\nmember_ids\x18\x05 \x03(\t\":\n\x10SubstitutesDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0esubstitute_ids\x18\x02 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kleroterion/v1/sortition_events.proto\x12\x0ekleroterion.v1\"\xd9\x01\n\x14\x44istributionComputed\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x17\n\x0fmin_probability\x18\x03 \x01(\x01\x12\x0c\n\x04gini\x18\x04 \x01(\x01\x12\x13\n\x0bpanel_count\x18\x05 \x01(\r\x12\x14\n\x0cpool_version\x18\x06 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x07 \x01(\t\x12\x14\n\x0clottery_size\x18\x08 \x01(\r\x12\x1e\n\x16max_rounding_deviation\x18\t \x01(\x01\"k\n\nPanelDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x12\n\nmember_ids\x18\x05 \x03(\t\"\x85\x01\n\x10SubstitutesDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0esubstitute_ids\x18\x02 \x03(\t\x12\x16\n\x0elottery_sha256\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x1c\n\x14uncovered_member_ids\x18\x05 \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kleroterion.v1.sortition_ev
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DISTRIBUTIONCOMPUTED']._serialized_start=58
-  _globals['_DISTRIBUTIONCOMPUTED']._serialized_end=197
-  _globals['_PANELDRAWN']._serialized_start=199
-  _globals['_PANELDRAWN']._serialized_end=306
-  _globals['_SUBSTITUTESDRAWN']._serialized_start=308
-  _globals['_SUBSTITUTESDRAWN']._serialized_end=366
+  _globals['_DISTRIBUTIONCOMPUTED']._serialized_end=275
+  _globals['_PANELDRAWN']._serialized_start=277
+  _globals['_PANELDRAWN']._serialized_end=384
+  _globals['_SUBSTITUTESDRAWN']._serialized_start=387
+  _globals['_SUBSTITUTESDRAWN']._serialized_end=520
 # @@protoc_insertion_point(module_scope)

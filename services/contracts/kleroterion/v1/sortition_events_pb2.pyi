@@ -7,20 +7,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DistributionComputed(_message.Message):
-    __slots__ = ("run_id", "algorithm", "min_probability", "gini", "panel_count", "pool_version")
+    __slots__ = ("run_id", "algorithm", "min_probability", "gini", "panel_count", "pool_version", "lottery_sha256", "lottery_size", "max_rounding_deviation")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     MIN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     GINI_FIELD_NUMBER: _ClassVar[int]
     PANEL_COUNT_FIELD_NUMBER: _ClassVar[int]
     POOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROUNDING_DEVIATION_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     algorithm: str
     min_probability: float
     gini: float
     panel_count: int
     pool_version: str
-    def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ...) -> None: ...
+    lottery_sha256: str
+    lottery_size: int
+    max_rounding_deviation: float
+    def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., max_rounding_deviation: _Optional[float] = ...) -> None: ...
 
 class PanelDrawn(_message.Message):
     __slots__ = ("run_id", "lottery_sha256", "seed", "panel_index", "member_ids")
@@ -37,9 +43,15 @@ class PanelDrawn(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., seed: _Optional[str] = ..., panel_index: _Optional[int] = ..., member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubstitutesDrawn(_message.Message):
-    __slots__ = ("run_id", "substitute_ids")
+    __slots__ = ("run_id", "substitute_ids", "lottery_sha256", "panel_index", "uncovered_member_ids")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SUBSTITUTE_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PANEL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNCOVERED_MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     substitute_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, run_id: _Optional[str] = ..., substitute_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    lottery_sha256: str
+    panel_index: int
+    uncovered_member_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run_id: _Optional[str] = ..., substitute_ids: _Optional[_Iterable[str]] = ..., lottery_sha256: _Optional[str] = ..., panel_index: _Optional[int] = ..., uncovered_member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
