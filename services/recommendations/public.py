@@ -1,0 +1,265 @@
+"""The public transparency page, the open data, and the final report.
+
+The transparency page and the open data need no login: they show only what tracking.py
+calls public. The report input (composition against the population, experts heard) is set
+by a facilitator; the report files are produced by the enabled report plugins
+(``register_reports``), the built-in one included.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from services.common import auth
+from services.common.web import ApiError
+from services.recommendations import models as m
+from services.recommendations import tracking
+from services.recommendations.api import (OPERATORS, assembly_row, change, ctx, log_change,
+                                          today)
+
+bp = Blueprint("public", __name__, template_folder="templates")
+
+LANGUAGES = ("da", "en")
+
+TEXT = {
+    "da": {
+        "title": "Anbefalinger og svar", "intro": "Her kan du følge borgernes anbefalinger, "
+        "hvor stor opbakning de fik, hvad politikerne har svaret, og hvor langt de er med at "
+        "føre dem ud i livet.",
+        "overview": "Oversigt over anbefalingerne", "number": "Nr.", "recommendation":
+        "Anbefaling", "support": "Opbakning", "answer": "Svar", "implementation":
+        "Gennemførelse", "status": "Status", "adopted": "Vedtaget", "not_adopted":
+        "Ikke vedtaget", "no_answer": "Intet svar endnu", "overdue": "Svarfristen er overskredet",
+        "deadline": "Svarfrist", "distribution": "Fordeling af stemmer", "level": "Niveau",
+        "votes": "Stemmer", "threshold": "Krævet opbakning", "rationale": "Begrundelse",
+        "theme": "Tema", "values": "Værdier", "minority": "Mindretalsudtalelse",
+        "supporters": "tilsluttet af", "reasons": "Begrundelse for svaret", "timeline":
+        "Tidslinje", "committee": "Ansvarligt udvalg", "milestones": "Milepæle", "due": "frist",
+        "done": "færdig", "receiving_body": "Modtager", "handed_over": "Overdraget",
+        "open_data": "Åbne data", "language": "English", "no_recommendations":
+        "Der er endnu ikke stemt om nogen anbefalinger.", "skip": "Spring til indhold",
+        "of": "af",
+        "answers": {"accepted": "Tiltrådt", "partly_accepted": "Delvist tiltrådt",
+                    "rejected": "Afvist", "under_consideration": "Under overvejelse"},
+        "impl": {"not_started": "Ikke påbegyndt", "in_progress": "I gang", "pilot":
+                 "Forsøgsprojekt", "done": "Gennemført"},
+        "events": {"adopted": "Vedtaget af borgerne", "voted": "Stemt om", "handed_over":
+                   "Overdraget til politikerne", "answer": "Svar", "implementation":
+                   "Gennemførelse", "milestone": "Milepæl nået"},
+    },
+    "en": {
+        "title": "Recommendations and answers", "intro": "Follow the citizens' "
+        "recommendations here: how much support they had, what the politicians answered, and "
+        "how far they have come in putting them into practice.",
+        "overview": "Overview of the recommendations", "number": "No.", "recommendation":
+        "Recommendation", "support": "Support", "answer": "Answer", "implementation":
+        "Implementation", "status": "Status", "adopted": "Adopted", "not_adopted":
+        "Not adopted", "no_answer": "No answer yet", "overdue": "The answer is overdue",
+        "deadline": "Answer due", "distribution": "Distribution of votes", "level": "Level",
+        "votes": "Votes", "threshold": "Support required", "rationale": "Rationale",
+        "theme": "Theme", "values": "Values", "minority": "Minority statement",
+        "supporters": "supported by", "reasons": "Reasons for the answer", "timeline":
+        "Timeline", "committee": "Responsible committee", "milestones": "Milestones",
+        "due": "due", "done": "done", "receiving_body": "Receiving body", "handed_over":
+        "Handed over", "open_data": "Open data", "language": "Dansk", "no_recommendations":
+        "No recommendation has been voted on yet.", "skip": "Skip to content", "of": "of",
+        "answers": {"accepted": "Accepted", "partly_accepted": "Partly accepted",
+                    "rejected": "Rejected", "under_consideration": "Under consideration"},
+        "impl": {"not_started": "Not started", "in_progress": "In progress", "pilot":
+                 "Pilot project", "done": "Done"},
+        "events": {"adopted": "Adopted by the citizens", "voted": "Voted on", "handed_over":
+                   "Handed over to the politicians", "answer": "Answer", "implementation":
+                   "Implementation", "milestone": "Milestone reached"},
+    },
+}
+
+
+def _lang(field: str = "lang") -> str:
+    lang = request.args.get(field, "da")
+    if lang not in LANGUAGES:
+        raise ApiError(field, f"must be one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def _public_assembly(conn, assembly_id: str):
+    return assembly_row(conn, assembly_id)
+
+
+@bp.get("/public/assemblies/<assembly_id>")
+def transparency_page(assembly_id):
+    lang = _lang()
+    with ctx().engine.connect() as conn:
+        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+    other = "en" if lang == "da" else "da"
+    return render_template("transparency.html", view=view, lang=lang, t=TEXT[lang],
+                           other_url=url_for("public.transparency_page",
+                                             assembly_id=assembly_id, lang=other),
+                           json_url=url_for("public.open_data_json", assembly_id=assembly_id),
+                           csv_url=url_for("public.open_data_csv", assembly_id=assembly_id))
+
+
+@bp.get("/public/assemblies/<assembly_id>/open-data.json")
+def open_data_json(assembly_id):
+    with ctx().engine.connect() as conn:
+        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+    return Response(json.dumps(view, ensure_ascii=False, indent=1),
+                    mimetype="application/json",
+                    headers={"Access-Control-Allow-Origin": "*"})
+
+
+CSV_COLUMNS = ["assembly_id", "number", "recommendation_id", "title", "theme", "status",
+               "version", "support_share", "threshold", "threshold_met", "votes",
+               "abstentions"]
+CSV_TAIL = ["minority_statements", "answer", "answered_on", "answered_by", "answer_deadline",
+            "overdue", "implementation_status", "implementation_percent",
+            "responsible_committee", "implementation_updated_on"]
+
+
+@bp.get("/public/assemblies/<assembly_id>/open-data.csv")
+def open_data_csv(assembly_id):
+    """One row per recommendation that was voted on; one column per level of the scale."""
+    with ctx().engine.connect() as conn:
+        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+    levels = [lv["key"] for lv in view["scale"]]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS + [f"votes_{k}" for k in levels] + CSV_TAIL)
+    for r in view["recommendations"]:
+        s = r["support"] or {}
+        counts = {d["level"]: d["count"] for d in s.get("distribution", [])}
+        a = r["answer"] or {}
+        i = r["implementation"] or {}
+        writer.writerow([view["assembly_id"], r["number"], r["id"], r["title"], r["theme"],
+                         r["status"], r["version"], s.get("support_share"), s.get("threshold"),
+                         s.get("threshold_met"), s.get("votes"), s.get("abstentions")]
+                        + [counts.get(k, 0) for k in levels]
+                        + [len(r["minority_statements"]), a.get("answer", ""),
+                           a.get("answered_on", ""), a.get("answered_by", ""),
+                           r["answer_deadline"] or "", r["overdue"], i.get("status", ""),
+                           "" if i.get("percent") is None else i["percent"],
+                           i.get("responsible_committee") or "", i.get("updated_on", "")])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{assembly_id}-recommendations.csv"',
+                             "Access-Control-Allow-Origin": "*"})
+
+
+# --- the final report -----------------------------------------------------------------------
+
+
+def _labels(raw: Any, field: str, *, required: bool = False) -> dict[str, str] | None:
+    if raw is None and not required:
+        return None
+    if not (isinstance(raw, dict) and all(isinstance(raw.get(k), str) and raw[k].strip()
+                                          for k in LANGUAGES)):
+        raise ApiError(field, "must give a Danish and an English text (da, en)")
+    return {k: raw[k].strip() for k in LANGUAGES}
+
+
+def check_report_input(data: dict) -> dict:
+    """The report input: title, composition rows, experts heard, a process summary.
+
+    ``composition`` is one row per feature and category: ``population_share`` is the
+    category's share of the population (0..1), ``panel_count`` the members of the panel in
+    it; the shares of one feature must add up to 1 (±0.02)."""
+    out: dict[str, Any] = {}
+    if "title" in data:
+        out["title"] = _labels(data["title"], "title", required=True)
+    rows = data.get("composition", [])
+    if not isinstance(rows, list):
+        raise ApiError("composition", "must be a list of rows")
+    checked, sums, seen = [], {}, set()
+    for i, row in enumerate(rows):
+        where = f"composition[{i}]"
+        if not isinstance(row, dict):
+            raise ApiError(where, "must be an object")
+        for key in ("feature", "category"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ApiError(f"{where}.{key}", "is required")
+        if (row["feature"], row["category"]) in seen:
+            raise ApiError(where, f"{row['feature']}/{row['category']} appears twice")
+        seen.add((row["feature"], row["category"]))
+        share = row.get("population_share")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise ApiError(f"{where}.population_share", "must be a number from 0 to 1")
+        count = row.get("panel_count")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ApiError(f"{where}.panel_count", "must be a whole number of at least 0")
+        sums[row["feature"]] = sums.get(row["feature"], 0) + share
+        checked.append({"feature": row["feature"], "category": row["category"],
+                        "feature_label": _labels(row.get("feature_label"),
+                                                 f"{where}.feature_label"),
+                        "label": _labels(row.get("label"), f"{where}.label"),
+                        "population_share": float(share), "panel_count": count})
+    for feature, total in sums.items():
+        if abs(total - 1) > 0.02:
+            raise ApiError("composition", f"the population shares of {feature!r} add up to "
+                                          f"{total:.3f}, not 1")
+    out["composition"] = checked
+    experts = data.get("experts_heard", [])
+    if not isinstance(experts, list):
+        raise ApiError("experts_heard", "must be a list")
+    out["experts_heard"] = []
+    for i, e in enumerate(experts):
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not e["name"].strip():
+            raise ApiError(f"experts_heard[{i}].name", "is required")
+        out["experts_heard"].append({"name": e["name"].strip(),
+                                     "role": _labels(e.get("role"), f"experts_heard[{i}].role")})
+    if "process_summary" in data:
+        out["process_summary"] = _labels(data["process_summary"], "process_summary",
+                                         required=True)
+    return out
+
+
+@bp.put("/assemblies/<assembly_id>/report-input")
+@auth.require("facilitator")
+def set_report_input(assembly_id):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
+    checked = check_report_input(data)
+    with change() as conn:
+        assembly_row(conn, assembly_id)
+        conn.execute(m.assemblies.update().where(m.assemblies.c.assembly_id == assembly_id)
+                     .values(report_input=checked))
+        log_change(conn, "report.input", f"assembly:{assembly_id}",
+                   {"composition_rows": len(checked["composition"]),
+                    "experts": len(checked["experts_heard"])})
+    return jsonify(checked)
+
+
+def _artifacts(assembly_id: str, lang: str):
+    with ctx().engine.connect() as conn:
+        data = tracking.report_data(conn, assembly_row(conn, assembly_id), today())
+    found = []
+    for name, report in ctx().plugins.reports().items():
+        for artifact in report.produce(data, lang):
+            found.append((name, artifact))
+    return found
+
+
+@bp.get("/assemblies/<assembly_id>/reports")
+@auth.require(*OPERATORS)
+def list_reports(assembly_id):
+    lang = _lang()
+    return jsonify(reports=[{"report": name, "name": a.name, "media_type": a.media_type,
+                             "size": len(a.content),
+                             "url": url_for("public.get_report", assembly_id=assembly_id,
+                                            lang=lang, name=a.name)}
+                            for name, a in _artifacts(assembly_id, lang)])
+
+
+@bp.get("/assemblies/<assembly_id>/reports/<lang>/<name>")
+@auth.require(*OPERATORS)
+def get_report(assembly_id, lang, name):
+    if lang not in LANGUAGES:
+        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
+    for _report, artifact in _artifacts(assembly_id, lang):
+        if artifact.name == name:
+            return Response(artifact.content, mimetype=artifact.media_type)
+    raise ApiError("name", f"no report file {name!r}", 404)

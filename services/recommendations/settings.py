@@ -1,0 +1,20 @@
+"""Settings of the recommendations service (``kleroterion settings recommendations``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.settings import ServiceSettings, setting
+
+
+@dataclass(frozen=True)
+class Settings(ServiceSettings):
+    service: str = "recommendations"
+    default_threshold_percent: int = setting(
+        75, "Share of the non-abstaining support votes (percent) a recommendation needs to be "
+            "adopted, unless the assembly sets its own.", minimum=1)
+    answer_deadline_days: int = setting(
+        90, "Days the receiving body has to answer after the handover, unless the handover "
+            "names a deadline.", minimum=1)
+    consumer_group: str = setting(
+        "recommendations", "Consumer group for the events this service reads (panel_drawn, "
+                           "seat_filled, member_withdrew, session_held, assembly_created).")

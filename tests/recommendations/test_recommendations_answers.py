@@ -1,0 +1,160 @@
+"""Handover, answers kept apart from implementation, overdue answers, open data, restart."""
+import csv
+import io
+import json
+from datetime import date
+
+from services.contracts.kleroterion.v1.sessions_events_pb2 import SessionHeld
+from rec_helpers import ASSEMBLY, adopt, draft, vote, voting_round, codes
+
+
+def _handover(svc, **extra):
+    r = svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+                 receiving_body="Regionsrådet", body_kind="regional_council",
+                 handed_over_on="2025-03-01", answer_deadline="2025-06-01", **extra)
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_answer_and_implementation_are_kept_apart(svc):
+    rec_id, _ = adopt(svc)
+    _handover(svc)
+    svc.clock.today = date(2025, 4, 1)
+    r = svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+                 answer="rejected", reasons="For dyrt", answered_on="2025-03-20")
+    assert r.status_code == 201 and r.json["answer"]["answered_by"] == "Regionsrådet"
+    assert r.json["implementation"] is None  # an answer says nothing about implementation
+    r = svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+                 status="pilot", percent=20, responsible_committee="Trafikudvalget")
+    assert r.status_code == 201
+    got = r.json
+    assert got["answer"]["answer"] == "rejected"  # the pilot did not change the answer
+    assert got["implementation"] == {"status": "pilot", "percent": 20,
+                                     "responsible_committee": "Trafikudvalget", "note": "",
+                                     "updated_on": "2025-04-01"}
+    r = svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+                 status="in_progress", percent=60)
+    assert r.json["implementation"]["responsible_committee"] == "Trafikudvalget"
+    r = svc.call("post", f"/recommendations/{rec_id}/milestones", role="administration",
+                 title="Første strækning", due="2025-09-01")
+    assert r.status_code == 201
+    svc.call("post", f"/milestones/{r.json['id']}/done", role="administration")
+    r = svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+                 answer="partly_accepted", reasons="Efter forsøget", answered_on="2025-04-01")
+    got = r.json
+    assert [a["answer"] for a in got["answers"]] == ["rejected", "partly_accepted"]
+    assert [u["status"] for u in got["implementation_history"]] == ["pilot", "in_progress"]
+    assert [e["event"] for e in got["timeline"]][:2] == ["adopted", "handed_over"]
+    assert {"milestone", "answer", "implementation"} <= {e["event"] for e in got["timeline"]}
+
+
+def test_bad_answers_name_the_field_and_change_nothing(svc):
+    rec_id, _ = adopt(svc)
+    draft_id = draft(svc, "Kladde")["id"]
+    cases = [
+        ("/recommendations/unknown/answers", {"answer": "accepted", "reasons": "x",
+                                              "answered_on": "2025-03-01"}, 404, "recommendation_id"),
+        (f"/recommendations/{draft_id}/answers", {"answer": "accepted", "reasons": "x",
+                                                  "answered_on": "2025-03-01"}, 409, "recommendation_id"),
+        (f"/recommendations/{rec_id}/answers", {"answer": "maybe", "reasons": "x",
+                                                "answered_on": "2025-03-01"}, 422, "answer"),
+        (f"/recommendations/{rec_id}/answers", {"answer": "accepted", "reasons": "x",
+                                                "answered_on": "2026-01-01"}, 400, "answered_on"),
+        (f"/recommendations/{rec_id}/answers", {"answer": "accepted", "reasons": "x",
+                                                "answered_on": "2025-03-01"}, 400, "answered_by"),
+        (f"/recommendations/{rec_id}/implementation", {"status": "done", "percent": 50}, 400, "percent"),
+        (f"/recommendations/{rec_id}/implementation", {"status": "finished"}, 422, "status"),
+        ("/recommendations/unknown/implementation", {"status": "done"}, 404, "recommendation_id"),
+    ]
+    for path, body, status, field in cases:
+        r = svc.call("post", path, role="administration", **body)
+        assert (r.status_code, r.json["field"]) == (status, field), (path, body, r.json)
+    r = svc.call("post", f"/recommendations/{rec_id}/answers", role="facilitator",
+                 answer="accepted", reasons="x", answered_on="2025-03-01")
+    assert r.status_code == 403
+    item = svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json["recommendations"][0]
+    assert item["answers"] == [] and item["implementation_history"] == []
+
+
+def test_overdue_answers_are_flagged_by_the_clock(svc):
+    rec_id, _ = adopt(svc)
+    other_id, _ = adopt(svc, "Grønne tage")
+    svc.clock.today = date(2025, 7, 1)
+    tracking = svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json
+    assert tracking["overdue"] == []  # no handover, no deadline
+    _handover(svc)
+    svc.clock.today = date(2025, 6, 1)  # the deadline day itself is in time
+    assert svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json["overdue"] == []
+    svc.clock.today = date(2025, 6, 2)
+    svc.call("post", f"/recommendations/{other_id}/answers", role="administration",
+             answer="under_consideration", reasons="Vi venter på budgettet",
+             answered_on="2025-05-01")
+    tracking = svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json
+    assert sorted(tracking["overdue"]) == sorted([rec_id, other_id])
+    assert tracking["recommendations"][0]["days_overdue"] == 1
+    svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+             answer="accepted", reasons="Godt forslag", answered_on="2025-06-02")
+    assert svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json["overdue"] == [other_id]
+
+
+def test_answer_is_published(svc):
+    seen = []
+    consumer = svc.bus.consumer("t", ["answer_recorded", "implementation_updated"], seen.append)
+    rec_id, _ = adopt(svc)
+    _handover(svc)
+    svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+             answer="accepted", reasons="Ja", answered_on="2025-03-01")
+    svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+             status="not_started")
+    while consumer.poll_once(0.01):
+        pass
+    kinds = sorted(e.event_type for e in seen)
+    assert kinds == ["answer_recorded", "implementation_updated"]
+    answer = next(e for e in seen if e.event_type == "answer_recorded").answer_recorded
+    assert (answer.recommendation_id, answer.answer, answer.answered_by, answer.answered_on) == (
+        rec_id, "accepted", "Regionsrådet", "2025-03-01")
+
+
+def test_open_data_json_and_csv(svc):
+    rec_id, _ = adopt(svc)
+    adopt(svc, "Mindre kød", levels=("opposition",) * 8)
+    draft(svc, "Ikke stemt om endnu")
+    _handover(svc)
+    svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+             answer="accepted", reasons="Ja", answered_on="2025-03-01")
+    r = svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.json")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    data = json.loads(r.data)
+    assert [x["title"] for x in data["recommendations"]] == ["Flere cykelstier", "Mindre kød"]
+    assert data["recommendations"][0]["answer"]["answer"] == "accepted"
+    assert data["recommendations"][1]["status"] == "draft"
+    r = svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.csv")
+    assert r.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(r.data.decode())))
+    assert [row["title"] for row in rows] == ["Flere cykelstier", "Mindre kød"]
+    assert rows[0]["support_share"] == "0.75" and rows[0]["votes_full_support"] == "6"
+    assert rows[0]["answer"] == "accepted" and rows[1]["votes_opposition"] == "8"
+    assert rows[1]["threshold_met"] == "False"
+    assert "m01" not in r.data.decode()  # nothing about single members
+
+
+def test_state_survives_a_restart(make_service, tmp_path):
+    from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
+    from rec_helpers import MEMBERS
+    svc = make_service()
+    svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
+    svc.publish(SessionHeld(session_id="s1", hours=6, present=8, seated=8))
+    rec = draft(svc)
+    round_id = voting_round(svc, rec["id"])
+    c = codes(svc)
+    assert vote(svc, round_id, c["m01"], "support").status_code == 201
+    svc.stop()
+    again = make_service(bus=svc.bus)
+    again.tokens = {}
+    # The vote, the roll call and the member codes are still there.
+    assert vote(again, round_id, c["m01"], "support").json["field"] == "member_code"
+    assert vote(again, round_id, c["m02"], "support").status_code == 201
+    r = again.call("post", f"/rounds/{round_id}/close")
+    assert r.json["result"]["ballots"] == 2
+    # An event seen before the restart is not applied twice.
+    assert again.consumer.poll_once(0.01) == 0

@@ -1,0 +1,76 @@
+"""The final report (built-in plugin: HTML and PDF, Danish and English) and its input."""
+import base64
+import re
+import zlib
+
+from services.contracts.kleroterion.v1.sessions_events_pb2 import SessionHeld
+from rec_helpers import ASSEMBLY, adopt
+
+REPORT_INPUT = {
+    "title": {"da": "Borgersamling om klima", "en": "Citizens' assembly on climate"},
+    "composition": [
+        {"feature": "sex", "category": "female", "feature_label": {"da": "Køn", "en": "Sex"},
+         "label": {"da": "Kvinder", "en": "Women"}, "population_share": 0.505, "panel_count": 4},
+        {"feature": "sex", "category": "male", "population_share": 0.495, "panel_count": 4},
+    ],
+    "experts_heard": [{"name": "Prof. Ada Jensen", "role": {"da": "Klimaforsker",
+                                                             "en": "Climate scientist"}}],
+    "process_summary": {"da": "Fire weekender.", "en": "Four weekends."},
+}
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The text of a reportlab PDF's page streams (Flate-compressed)."""
+    out = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        raw = stream.strip()
+        if raw.endswith(b"~>"):  # reportlab wraps Flate in ASCII85
+            raw = base64.a85decode(raw[:-2].replace(b"\n", b"").replace(b"\r", b""))
+        try:
+            out.append(zlib.decompress(raw).decode("latin-1"))
+        except zlib.error:
+            pass  # fonts, images
+    # Text shows up as (...) Tj strings; join them to compare plain text.
+    return "".join(re.findall(r"\((.*?)(?<!\\)\) Tj", "".join(out))).replace("\\", "")
+
+
+def test_report_input_is_checked(svc):
+    bad = dict(REPORT_INPUT, composition=[dict(REPORT_INPUT["composition"][0],
+                                               population_share=0.7)])
+    r = svc.call("put", f"/assemblies/{ASSEMBLY}/report-input", **bad)
+    assert r.status_code == 400 and r.json["field"] == "composition"
+    bad = dict(REPORT_INPUT, composition=[dict(REPORT_INPUT["composition"][0], panel_count=-1)])
+    r = svc.call("put", f"/assemblies/{ASSEMBLY}/report-input", **bad)
+    assert r.json["field"] == "composition[0].panel_count"
+
+
+def test_final_report_in_pdf_and_html_in_both_languages(svc):
+    rec_id, _ = adopt(svc, "Flere cykelstier")
+    adopt(svc, "Congestion charge", levels=("opposition",) * 8)
+    svc.call("post", f"/recommendations/{rec_id}/minority-statements",
+             text="Bilisterne glemmes.", supporters=2)
+    svc.publish(SessionHeld(session_id="s1", hours=6.5, present=8, seated=8))
+    svc.publish(SessionHeld(session_id="s2", hours=7, present=7, seated=8))
+    assert svc.call("put", f"/assemblies/{ASSEMBLY}/report-input", **REPORT_INPUT).status_code == 200
+    listing = svc.call("get", f"/assemblies/{ASSEMBLY}/reports?lang=en", role="administration").json
+    names = {a["name"]: a for a in listing["reports"]}
+    assert set(names) == {f"{ASSEMBLY}-final-report-en.html", f"{ASSEMBLY}-final-report-en.pdf"}
+    pdf = svc.call("get", names[f"{ASSEMBLY}-final-report-en.pdf"]["url"], role="administration")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")
+    text = _pdf_text(pdf.data)
+    for expected in ("Citizens' assembly on climate", "Flere cykelstier", "Composition of the panel",
+                     "Women", "Prof. Ada Jensen", "Bilisterne glemmes.", "13.5"):
+        assert expected in text, expected
+    html = svc.call("get", f"/assemblies/{ASSEMBLY}/reports/da/{ASSEMBLY}-final-report-da.html",
+                    role="facilitator")
+    page = html.data.decode()
+    assert '<html lang="da">' in page and "Borgersamling om klima" in page
+    assert "Vedtagne anbefalinger" in page and "Kvinder" in page and "50 %" in page
+    # Only adopted recommendations are the report's recommendations.
+    adopted = page.split('id="recs"')[1].split("</section>")[0]
+    assert "Flere cykelstier" in adopted and "Congestion charge" not in adopted
+    da_pdf = svc.call("get", f"/assemblies/{ASSEMBLY}/reports/da/{ASSEMBLY}-final-report-da.pdf")
+    assert "Borgerpanelets sammens" in _pdf_text(da_pdf.data)
+    assert svc.client.get(f"/assemblies/{ASSEMBLY}/reports").status_code == 401
+    assert svc.call("get", f"/assemblies/{ASSEMBLY}/reports?lang=fr").json["field"] == "lang"
