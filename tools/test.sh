@@ -18,6 +18,8 @@ echo "test.sh: starting Apache Kafka and PostgreSQL (run folder $KLERO_RUN_DIR)"
 KLERO_TEST_KAFKA_BOOTSTRAP="$(bash tools/kafka/broker.sh start | tail -n 1)"
 KLERO_TEST_POSTGRES_URL="$(bash tools/postgres/server.sh start | tail -n 1)"
 KLERO_TEST_CHROMIUM="$(bash tools/browser/ensure.sh | tail -n 1)"
+# helm, pinned, built from the Go module proxy on first use and cached under tools/helm/bin.
+export KLERO_HELM="$(bash tools/helm/install.sh | tail -n 1)"
 export KLERO_TEST_KAFKA_BOOTSTRAP KLERO_TEST_POSTGRES_URL KLERO_TEST_CHROMIUM KLERO_REQUIRE_REAL=1
 echo "test.sh: kafka $KLERO_TEST_KAFKA_BOOTSTRAP, postgres $KLERO_TEST_POSTGRES_URL"
 

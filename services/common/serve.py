@@ -1,0 +1,71 @@
+"""``kleroterion serve <service>``: run one service as its own process (what a pod runs).
+
+Flask services are served by waitress (a production WSGI server, threads not forks, so the
+service's bus consumers can run beside it in the same process); sortition runs its gRPC
+server. SIGTERM stops taking requests, lets running ones finish, stops the consumers after
+their current batch (they commit what they handled) and exits.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+
+from services.common.bus import ConsumerWorker
+
+log = logging.getLogger(__name__)
+FLASK_SERVICES = ("registry", "sessions", "recommendations")
+
+
+def serve_flask(service: str, host: str, port: int, threads: int) -> int:
+    from waitress.server import create_server
+
+    settings_module = importlib.import_module(f"services.{service}.settings")
+    app_module = importlib.import_module(f"services.{service}.app")
+    settings = settings_module.Settings.from_env()
+    app = app_module.create_app(settings)
+    ctx = app.extensions["kleroterion.context"]
+    consumers = app_module.consumers(ctx) if hasattr(app_module, "consumers") else []
+    worker = ConsumerWorker(consumers).start()
+    server = create_server(app, host=host, port=port, threads=threads)
+    stopping = threading.Event()
+
+    def _terminate(signum, _frame):
+        if not stopping.is_set():
+            stopping.set()
+            log.info("stopping", extra={"signal": signum})
+            server.close()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    log.info("serving", extra={"service": service, "port": port, "consumers": len(consumers)})
+    try:
+        server.run()
+    except OSError:
+        if not stopping.is_set():  # closing the socket ends run() with an OSError
+            raise
+    finally:
+        worker.stop()
+        ctx.close()
+    return 0
+
+
+def _serve(args) -> int:
+    if args.service == "sortition":
+        from services.sortition.server import serve
+        from services.sortition.settings import Settings
+
+        overrides = {"port": args.port} if args.port is not None else {}
+        return serve(Settings.from_env(**overrides))
+    return serve_flask(args.service, args.host, args.port or 8080, args.threads)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help="run one service until SIGTERM (what a pod runs)")
+    p.add_argument("service", choices=FLASK_SERVICES + ("sortition",))
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=None,
+                   help="HTTP port (default 8080); sortition: gRPC port (default 50051)")
+    p.add_argument("--threads", type=int, default=8, help="request threads (Flask services)")
+    p.set_defaults(func=_serve)
