@@ -17,7 +17,6 @@ registered that way too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import pluggy

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from services.common import events, storage
-from services.common.bus import Bus, Consumer, ConsumerWorker
+from services.common.bus import Bus, Consumer
 from services.common.plugins import PluginHost
 from services.common.service import ServiceContext, build_context, create_flask_app
 from services.recommendations import models
@@ -145,19 +145,3 @@ def consumers(ctx: ServiceContext) -> list[Consumer]:
     group = ctx.settings.consumer_group
     return [ctx.bus.consumer(group, list(CONSUMED), make_handler(ctx, group),
                              applied=ctx.applied)]
-
-
-def main() -> None:  # pragma: no cover - the container's entry point
-    settings = Settings.from_env()
-    ctx = build(settings)
-    app = create_app(context=ctx)
-    worker = ConsumerWorker(consumers(ctx)).start()
-    try:
-        app.run(host="0.0.0.0", port=8080)
-    finally:
-        worker.stop()
-        ctx.close()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -20,7 +20,6 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 
 from services.common import audit, events, storage
 from services.common.auth import current_principal, require
-from services.common.bus import ConsumerWorker
 from services.common.plugins import PluginError
 from services.common.service import ServiceContext, build_context, create_flask_app
 from services.common.web import ApiError
@@ -870,7 +869,7 @@ def handle_event(ctx: ServiceContext, envelope) -> None:
     _publish(ctx, assembly_id, out)
 
 
-def make_consumers(ctx: ServiceContext):
+def consumers(ctx: ServiceContext):
     return [ctx.bus.consumer(CONSUMER_GROUP, list(CONSUMED),
                              lambda envelope: handle_event(ctx, envelope), applied=ctx.applied)]
 
@@ -881,18 +880,3 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     app.register_blueprint(api_blueprint())
     app.register_blueprint(public_blueprint())
     return app
-
-
-def serve(host: str = "127.0.0.1", port: int = 8083) -> None:  # pragma: no cover - a process
-    """Run the service with its consumers (``python -m services.sessions.app``)."""
-    ctx = build()
-    worker = ConsumerWorker(make_consumers(ctx)).start()
-    try:
-        create_app(context=ctx).run(host=host, port=port)
-    finally:
-        worker.stop()
-        ctx.close()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    serve()

@@ -42,7 +42,7 @@ def make_service(database_url: str, bus=None) -> Service:
     settings = Settings.from_env({}, database_url=database_url, plugins=("formats",))
     ctx = sessions_app.build(settings, bus=bus or InProcessBus(prefix=f"t{uuid.uuid4().hex[:8]}"))
     app = sessions_app.create_app(context=ctx)
-    svc = Service(ctx, app, app.test_client(), sessions_app.make_consumers(ctx)[0])
+    svc = Service(ctx, app, app.test_client(), sessions_app.consumers(ctx)[0])
     for role in sessions_app.ROLES:
         svc.tokens[role] = ctx.tokens.issue(f"{role}-1", role)
     return svc
