@@ -19,7 +19,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("service", ["sessions", "recommendations"])
+@pytest.mark.parametrize("service", ["registry", "sessions", "recommendations"])
 def test_serve_answers_health_and_stops_on_sigterm(service, tmp_path):
     port = _free_port()
     env = {**os.environ, "KLERO_DATA_DIR": str(tmp_path), "KLERO_BUS": "inprocess"}

@@ -1,0 +1,228 @@
+"""The pool: registrants' states, the export to sortition, the draw's outcome, erasure and
+statistics."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.common import events, storage
+from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested, PoolExported
+from services.registry import models
+from services.registry.dispatch import SELECTED_TEMPLATE
+
+SELECTION_GROUP = "registry.selection"
+STATES = ("pool", "selected", "substitute", "confirmed", "declined", "withdrawn", "erased")
+TRANSITIONS = {
+    "pool": {"selected", "substitute", "withdrawn", "erased"},
+    "substitute": {"selected", "withdrawn", "erased"},
+    "selected": {"confirmed", "declined", "withdrawn", "erased"},
+    "confirmed": {"withdrawn", "erased"},
+    "declined": {"erased"},
+    "withdrawn": {"erased"},
+    "erased": set(),
+}
+
+
+class TransitionError(ValueError):
+    def __init__(self, current: str, wanted: str):
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
+        super().__init__(f"a registrant in state {current!r} cannot become {wanted!r} "
+                         f"(allowed: {allowed})")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def check_transition(current: str, wanted: str) -> None:
+    if wanted not in STATES:
+        raise ValueError(f"unknown state {wanted!r} (states: {', '.join(STATES)})")
+    if wanted not in TRANSITIONS[current]:
+        raise TransitionError(current, wanted)
+
+
+def erase_registrant(conn: Connection, registrant_id: str) -> None:
+    """Forget who a registrant is: the person behind the invitation loses every personal
+    field; the registrant keeps only its features for the statistics."""
+    r = models.registrants
+    row = conn.execute(sa.select(r.c.invitation_id).where(r.c.id == registrant_id)).one()
+    if row.invitation_id:
+        person_id = conn.scalar(sa.select(models.invitations.c.person_id)
+                                .where(models.invitations.c.id == row.invitation_id))
+        if person_id is not None:
+            _erase_persons(conn, models.persons.c.id == person_id)
+    conn.execute(r.update().where(r.c.id == registrant_id)
+                 .values(state="erased", answers="{}", updated_at=now()))
+
+
+def _erase_persons(conn: Connection, where) -> None:
+    conn.execute(models.persons.update().where(where)
+                 .values(sealed=None, key_hash=None, household=None))
+
+
+def export_pool(conn: Connection, assembly_id: str, fmt: str) -> tuple[bytes, str, int, str]:
+    """The pool as features only, keyed by the registrants' random ids."""
+    assembly = conn.execute(sa.select(models.assemblies.c.questions)
+                            .where(models.assemblies.c.id == assembly_id)).one()
+    question_ids = [q["id"] for q in json.loads(assembly.questions)]
+    r = models.registrants
+    rows = []
+    for reg in conn.execute(sa.select(r).where(r.c.assembly_id == assembly_id,
+                                               r.c.state == "pool").order_by(r.c.id)):
+        answers = json.loads(reg.answers)
+        rows.append({"id": reg.id, "municipality_code": str(reg.municipality_code),
+                     "age_band": reg.age_band, "sex": reg.sex,
+                     **{q: answers.get(q, "") for q in question_ids}})
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, ["id", "municipality_code", "age_band", "sex", *question_ids],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        body = buf.getvalue().encode()
+    else:
+        body = json.dumps({"assembly_id": assembly_id, "people": rows}, ensure_ascii=False,
+                          sort_keys=True).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    version = str(uuid.uuid4())
+    conn.execute(models.pool_exports.insert().values(
+        id=version, assembly_id=assembly_id, registrant_count=len(rows), sha256=digest,
+        created_at=now()))
+    return body, digest, len(rows), version
+
+
+def pool_exported_event(assembly_id: str, version: str, count: int, digest: str, region: str):
+    return events.new_event(PoolExported(pool_version=version, registrant_count=count,
+                                         sha256=digest),
+                            assembly_id=assembly_id, region=region, producer="registry")
+
+
+class Selection:
+    """Consumes the sortition service's draw: members become ``selected`` (and are told,
+    through their channel), substitutes become ``substitute``."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def consumer(self):
+        return self.ctx.bus.consumer(SELECTION_GROUP, ["panel_drawn", "substitutes_drawn"],
+                                     self.handle, applied=self.ctx.applied)
+
+    def handle(self, envelope) -> None:
+        kind = envelope.WhichOneof("payload")
+        if kind == "panel_drawn":
+            ids, target = list(envelope.panel_drawn.member_ids), "selected"
+        else:
+            ids, target = list(envelope.substitutes_drawn.substitute_ids), "substitute"
+        r = models.registrants
+        notify: list[str] = []
+        with self.ctx.engine.begin() as conn:
+            if not storage.apply_once(conn, SELECTION_GROUP, envelope.event_id):
+                return
+            found = {row.id: row for row in conn.execute(
+                sa.select(r.c.id, r.c.state, r.c.invitation_id)
+                .where(r.c.assembly_id == envelope.assembly_id, r.c.id.in_(ids)))}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                # Raising makes the bus retry and then dead-letter the event for an operator.
+                raise LookupError(f"{len(missing)} drawn ids are not registrants of this "
+                                  f"assembly (first: {missing[0]})")
+            for rid in ids:
+                current = found[rid].state
+                if current == target:
+                    continue
+                check_transition(current, target)
+                conn.execute(r.update().where(r.c.id == rid)
+                             .values(state=target, updated_at=now()))
+                if target == "selected" and found[rid].invitation_id:
+                    notify.append(found[rid].invitation_id)
+        for invitation_id in notify:
+            self.ctx.bus.publish(events.new_event(
+                InvitationRequested(invitation_id=invitation_id, template_id=SELECTED_TEMPLATE,
+                                    purpose="selected"),
+                assembly_id=envelope.assembly_id, region=self.ctx.settings.region,
+                producer="registry", correlation_id=envelope.event_id), key=invitation_id)
+
+
+def statistics(conn: Connection, assembly_id: str) -> dict:
+    """Invited, signed up and response rate per municipality and per feature value."""
+    ended = conn.execute(sa.select(models.aggregate_stats)
+                         .where(models.aggregate_stats.c.assembly_id == assembly_id)).all()
+    if ended:
+        rows = [(s.municipality_code, s.feature, s.value, s.invited, s.signed_up) for s in ended]
+    else:
+        rows = _live_counts(conn, assembly_id)
+    by_municipality: dict[int, dict] = {}
+    by_feature: dict[str, dict[str, dict]] = {}
+    for code, feature, value, invited, signed in rows:
+        if feature == "municipality":
+            by_municipality[code] = {"invited": invited, "signed_up": signed}
+        else:
+            slot = by_feature.setdefault(feature, {}).setdefault(value, {"invited": 0,
+                                                                         "signed_up": 0})
+            slot["invited"] += invited
+            slot["signed_up"] += signed
+
+    def rate(d: dict) -> dict:
+        return {**d, "response_rate": round(d["signed_up"] / d["invited"], 4) if d["invited"] else None}
+
+    from services.registry.geography import municipalities
+    names = municipalities()
+    total_inv = sum(v["invited"] for v in by_municipality.values())
+    total_sig = sum(v["signed_up"] for v in by_municipality.values())
+    return {
+        "assembly_id": assembly_id,
+        "total": rate({"invited": total_inv, "signed_up": total_sig}),
+        "municipalities": [{"code": c, "name": names[c].name if c in names else str(c),
+                            **rate(v)} for c, v in sorted(by_municipality.items())],
+        "features": {f: {v: rate(d) for v, d in sorted(values.items())}
+                     for f, values in sorted(by_feature.items())},
+    }
+
+
+def _live_counts(conn: Connection, assembly_id: str) -> list[tuple]:
+    i, r = models.invitations, models.registrants
+    out: list[tuple] = []
+    signed = sa.func.sum(sa.case((i.c.signed_up, 1), else_=0))
+    for col, feature in ((None, "municipality"), (i.c.age_band, "age_band"), (i.c.sex, "sex")):
+        cols = [i.c.municipality_code] + ([col] if col is not None else [])
+        for row in conn.execute(sa.select(*cols, sa.func.count(), signed)
+                                .where(i.c.assembly_id == assembly_id).group_by(*cols)):
+            value = row[1] if col is not None else ""
+            out.append((row[0], feature, value, row[-2], int(row[-1] or 0)))
+    # Answers to the assembly's own questions: counted among those who signed up.
+    for reg in conn.execute(sa.select(r.c.municipality_code, r.c.answers)
+                            .where(r.c.assembly_id == assembly_id)):
+        for q, v in json.loads(reg.answers).items():
+            out.append((reg.municipality_code, q, str(v), 0, 1))
+    return out
+
+
+def end_assembly(conn: Connection, assembly_id: str) -> dict:
+    """Erase every piece of personal data of an assembly; keep the counts."""
+    counts: dict[tuple, list[int]] = {}
+    for code, feature, value, invited, signed in _live_counts(conn, assembly_id):
+        slot = counts.setdefault((code, feature, value), [0, 0])
+        slot[0] += invited
+        slot[1] += signed
+    conn.execute(models.aggregate_stats.delete()
+                 .where(models.aggregate_stats.c.assembly_id == assembly_id))
+    if counts:
+        conn.execute(models.aggregate_stats.insert(), [
+            {"assembly_id": assembly_id, "municipality_code": k[0], "feature": k[1],
+             "value": k[2], "invited": v[0], "signed_up": v[1]} for k, v in counts.items()])
+    p = models.persons
+    conn.execute(models.deliveries.delete().where(models.deliveries.c.assembly_id == assembly_id))
+    conn.execute(models.invitations.delete().where(models.invitations.c.assembly_id == assembly_id))
+    conn.execute(models.registrants.delete().where(models.registrants.c.assembly_id == assembly_id))
+    conn.execute(p.delete().where(p.c.assembly_id == assembly_id))
+    conn.execute(models.assemblies.update().where(models.assemblies.c.id == assembly_id)
+                 .values(status="ended", erased_at=now()))
+    return {"groups": len(counts)}

@@ -1,0 +1,206 @@
+"""The public sign-up: a page (Danish and English) and a JSON endpoint doing the same."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
+
+from services.common import events
+from services.common.web import ApiError
+from services.contracts.kleroterion.v1.registry_events_pb2 import SignupReceived
+from services.registry import lottery, models
+
+blueprint = Blueprint("registry_signup", __name__, template_folder="templates")
+
+TEXT = {
+    "da": {
+        "title": "Tilmelding til borgersamling", "code": "Din kode fra invitationen",
+        "code_hint": "10 tegn, fx K7Q2-M9XD-4P", "next": "Fortsæt", "submit": "Tilmeld mig",
+        "errors": "Der er fejl i formularen", "available": "Jeg kan deltage på mødedatoerne",
+        "dates": "Mødedatoer", "consent": "Jeg giver samtykke til, at mine oplysninger "
+        "behandles til udtrækningen og borgersamlingen", "thanks": "Tak for din tilmelding",
+        "thanks_body": "Du er nu med i puljen. Vi kontakter dig, hvis du bliver trukket ud.",
+        "unknown_code": "Koden findes ikke. Tjek koden i dit brev.",
+        "used_code": "Koden er allerede brugt til en tilmelding.",
+        "ended": "Tilmeldingen er lukket.", "missing_code": "Skriv din kode.",
+        "missing_answer": "Vælg et svar.", "missing_available": "Du skal kunne deltage på "
+        "mødedatoerne for at blive tilmeldt.", "missing_consent": "Giv samtykke for at "
+        "blive tilmeldt.", "bad_answer": "Vælg et af svarene.", "language": "English",
+        "other_lang": "en",
+    },
+    "en": {
+        "title": "Sign up for the citizens' assembly", "code": "Your code from the invitation",
+        "code_hint": "10 characters, e.g. K7Q2-M9XD-4P", "next": "Continue",
+        "submit": "Sign me up", "errors": "There is a problem with the form",
+        "available": "I can take part on the session dates", "dates": "Session dates",
+        "consent": "I consent to my data being processed for the lottery and the assembly",
+        "thanks": "Thank you for signing up",
+        "thanks_body": "You are now in the pool. We will contact you if you are selected.",
+        "unknown_code": "This code does not exist. Check the code in your letter.",
+        "used_code": "This code has already been used to sign up.",
+        "ended": "Sign-up is closed.", "missing_code": "Enter your code.",
+        "missing_answer": "Choose an answer.", "missing_available": "You must be able to "
+        "attend the session dates to sign up.", "missing_consent": "Give your consent to "
+        "sign up.", "bad_answer": "Choose one of the answers.", "language": "Dansk",
+        "other_lang": "da",
+    },
+}
+
+
+class SignupError(Exception):
+    def __init__(self, errors: list[tuple[str, str]], status: int = 422):
+        super().__init__("; ".join(f"{f}: {r}" for f, r in errors))
+        self.errors = errors
+        self.status = status
+
+
+def _ctx():
+    return current_app.extensions["kleroterion.context"]
+
+
+def _lang(raw) -> str:
+    return raw if raw in TEXT else "da"
+
+
+def find_invitation(conn, code: str, lang: str):
+    """The invitation and its assembly for a code, or SignupError naming the field 'code'."""
+    t = TEXT[lang]
+    code = lottery.normalise_code(code or "")
+    if not code:
+        raise SignupError([("code", t["missing_code"])])
+    i, a = models.invitations, models.assemblies
+    row = conn.execute(sa.select(i, a.c.name, a.c.questions, a.c.session_dates,
+                                 a.c.status.label("assembly_status"))
+                       .select_from(i.join(a, a.c.id == i.c.assembly_id))
+                       .where(i.c.code == code)).first()
+    if row is None or row.person_id is None:
+        raise SignupError([("code", t["unknown_code"])], 404)
+    if row.assembly_status != "open":
+        raise SignupError([("code", t["ended"])], 410)
+    if row.signed_up:
+        raise SignupError([("code", t["used_code"])], 409)
+    return row
+
+
+def register(code: str, answers: dict, available: bool, consent: bool, lang: str) -> str:
+    ctx = _ctx()
+    t = TEXT[lang]
+    with ctx.engine.begin() as conn:
+        inv = find_invitation(conn, code, lang)
+        questions = json.loads(inv.questions)
+        errors = []
+        for q in questions:
+            value = answers.get(q["id"])
+            if value in (None, ""):
+                errors.append((q["id"], t["missing_answer"]))
+            elif value not in {o["value"] for o in q["options"]}:
+                errors.append((q["id"], t["bad_answer"]))
+        if available is not True:
+            errors.append(("available", t["missing_available"]))
+        if consent is not True:
+            errors.append(("consent", t["missing_consent"]))
+        if errors:
+            raise SignupError(errors)
+        registrant_id = str(uuid.uuid4())
+        now = datetime.now(timezone.utc)
+        features = {q["id"]: answers[q["id"]] for q in questions}
+        try:
+            with conn.begin_nested():
+                conn.execute(models.registrants.insert().values(
+                    id=registrant_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
+                    municipality_code=inv.municipality_code, age_band=inv.age_band, sex=inv.sex,
+                    answers=json.dumps(features), language=lang, state="pool", created_at=now,
+                    updated_at=now))
+        except IntegrityError:
+            raise SignupError([("code", t["used_code"])], 409) from None
+        conn.execute(models.invitations.update().where(models.invitations.c.id == inv.id)
+                     .values(signed_up=True))
+        assembly_id = inv.assembly_id
+        municipality = inv.municipality_code
+        features.update(age_band=inv.age_band, sex=inv.sex)
+    ctx.bus.publish(events.new_event(
+        SignupReceived(registrant_id=registrant_id, features=features,
+                       municipality_code=str(municipality)),
+        assembly_id=assembly_id, region=ctx.settings.region, producer="registry"))
+    return registrant_id
+
+
+@blueprint.get("/signup")
+def signup_page():
+    lang = _lang(request.args.get("lang"))
+    code = request.args.get("code")
+    if code is None:
+        return render_template("signup.html", lang=lang, t=TEXT[lang], step="code", code="",
+                               errors=[], values={})
+    with _ctx().engine.connect() as conn:
+        try:
+            inv = find_invitation(conn, code, lang)
+        except SignupError as exc:
+            return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
+                                   code=code, errors=exc.errors, values={}), exc.status
+    return render_template("signup.html", lang=lang, t=TEXT[lang], step="form",
+                           code=lottery.normalise_code(code), errors=[], values={},
+                           assembly=inv.name, questions=json.loads(inv.questions),
+                           dates=json.loads(inv.session_dates))
+
+
+@blueprint.post("/signup")
+def signup_submit():
+    form = request.form
+    lang = _lang(form.get("lang"))
+    code = form.get("code", "")
+    answers = {k[2:]: v for k, v in form.items() if k.startswith("q_")}
+    try:
+        register(code, answers, form.get("available") == "yes", form.get("consent") == "yes",
+                 lang)
+    except SignupError as exc:
+        with _ctx().engine.connect() as conn:
+            try:
+                inv = find_invitation(conn, code, lang)
+            except SignupError:
+                return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
+                                       code=code, errors=exc.errors, values={}), exc.status
+        return render_template("signup.html", lang=lang, t=TEXT[lang], step="form",
+                               code=lottery.normalise_code(code), errors=exc.errors,
+                               values={**answers, "available": form.get("available"),
+                                       "consent": form.get("consent")},
+                               assembly=inv.name, questions=json.loads(inv.questions),
+                               dates=json.loads(inv.session_dates)), exc.status
+    return render_template("signup.html", lang=lang, t=TEXT[lang], step="done", code="",
+                           errors=[], values={})
+
+
+@blueprint.get("/api/public/signup/<code>")
+def signup_questions(code):
+    lang = _lang(request.args.get("lang"))
+    with _ctx().engine.connect() as conn:
+        try:
+            inv = find_invitation(conn, code, lang)
+        except SignupError as exc:
+            field, reason = exc.errors[0]
+            raise ApiError(field, reason, exc.status) from None
+    return jsonify(assembly=inv.name, questions=json.loads(inv.questions),
+                   session_dates=json.loads(inv.session_dates))
+
+
+@blueprint.post("/api/public/signup")
+def signup_json():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
+    lang = _lang(data.get("language"))
+    answers = data.get("answers", {})
+    if not isinstance(answers, dict):
+        raise ApiError("answers", "must be an object of question id -> option value")
+    try:
+        registrant_id = register(str(data.get("code") or ""), answers, data.get("available"),
+                                 data.get("consent"), lang)
+    except SignupError as exc:
+        field, reason = exc.errors[0]
+        return jsonify(error=reason, field=field,
+                       errors=[{"field": f, "reason": r} for f, r in exc.errors]), exc.status
+    return jsonify(status="pool", registrant_id=registrant_id), 201
