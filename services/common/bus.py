@@ -31,6 +31,9 @@ from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], None]
+# Handles every new event of one polled batch at once (one transaction instead of one per
+# event); if it fails, the consumer falls back to one event at a time to find the poison.
+BatchHandler = Callable[[list[Envelope]], None]
 
 
 class AppliedEvents(Protocol):
@@ -39,6 +42,10 @@ class AppliedEvents(Protocol):
     def seen(self, group: str, event_id: str) -> bool: ...
 
     def record(self, group: str, event_id: str) -> None: ...
+
+    def seen_many(self, group: str, event_ids: Sequence[str]) -> set[str]: ...
+
+    def record_many(self, group: str, event_ids: Sequence[str]) -> None: ...
 
 
 class MemoryAppliedEvents:
@@ -55,6 +62,14 @@ class MemoryAppliedEvents:
     def record(self, group: str, event_id: str) -> None:
         with self._lock:
             self._ids.add((group, event_id))
+
+    def seen_many(self, group: str, event_ids: Sequence[str]) -> set[str]:
+        with self._lock:
+            return {i for i in event_ids if (group, i) in self._ids}
+
+    def record_many(self, group: str, event_ids: Sequence[str]) -> None:
+        with self._lock:
+            self._ids.update((group, i) for i in event_ids)
 
 
 @dataclass(frozen=True)
@@ -85,15 +100,19 @@ class Consumer(abc.ABC):
     """A member of a consumer group. Handling logic is shared; fetching and committing is
     each implementation's own."""
 
-    def __init__(self, bus: "Bus", group: str, event_types: Sequence[str], handler: Handler,
-                 applied: AppliedEvents | None, max_attempts: int, retry_backoff: float):
+    def __init__(self, bus: "Bus", group: str, event_types: Sequence[str], handler: Handler | None,
+                 applied: AppliedEvents | None, max_attempts: int, retry_backoff: float,
+                 batch_handler: BatchHandler | None = None):
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("handler: give exactly one of handler and batch_handler")
         for event_type in event_types:
             events.topic_for(event_type)  # unknown types fail here, not at the first poll
         self.bus = bus
         self.group = group
         self.event_types = tuple(event_types)
         self.topics = tuple(events.topic_for(t, bus.prefix) for t in event_types)
-        self.handler = handler
+        self.handler = handler or (lambda envelope: batch_handler([envelope]))
+        self.batch_handler = batch_handler
         self.applied = applied if applied is not None else MemoryAppliedEvents()
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -118,14 +137,38 @@ class Consumer(abc.ABC):
         while not stop.is_set():
             self.poll_once(timeout)
 
-    def _handle(self, record: _Record) -> None:
-        try:
-            envelope = events.decode(record.value)
-        except events.EventError as exc:
-            self._dead_letter(record, f"undecodable: {exc}", attempts=0)
+    def _process(self, records: list[_Record]) -> None:
+        """Handle a polled batch: decode, skip what was applied, then apply the rest."""
+        decoded: list[tuple[_Record, Envelope]] = []
+        for record in records:
+            try:
+                decoded.append((record, events.decode(record.value)))
+            except events.EventError as exc:
+                self._dead_letter(record, f"undecodable: {exc}", attempts=0)
+        if not decoded:
             return
-        if self.applied.seen(self.group, envelope.event_id):
+        seen = self.applied.seen_many(self.group, [e.event_id for _, e in decoded])
+        fresh: dict[str, tuple[_Record, Envelope]] = {}
+        for record, envelope in decoded:
+            if envelope.event_id not in seen:
+                fresh.setdefault(envelope.event_id, (record, envelope))
+        if not fresh:
             return
+        if self.batch_handler is not None and len(fresh) > 1:
+            try:
+                self.batch_handler([e for _, e in fresh.values()])
+            except Exception as exc:  # noqa: BLE001 - retried one by one below
+                log.warning("batch handler failed; handling one at a time",
+                            extra={"group": self.group, "events": len(fresh),
+                                   "error": f"{type(exc).__name__}: {exc}"})
+            else:
+                self.applied.record_many(self.group, list(fresh))
+                self.handled += len(fresh)
+                return
+        for record, envelope in fresh.values():
+            self._apply(record, envelope)
+
+    def _apply(self, record: _Record, envelope: Envelope) -> None:
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -198,9 +241,11 @@ class Bus(abc.ABC):
         self.ensure_topics([events.topic_for(t, self.prefix) for t in event_types], partitions)
 
     @abc.abstractmethod
-    def consumer(self, group: str, event_types: Sequence[str], handler: Handler, *,
-                 applied: AppliedEvents | None = None) -> Consumer:
-        """Join ``group`` and consume the given event types."""
+    def consumer(self, group: str, event_types: Sequence[str], handler: Handler | None = None, *,
+                 applied: AppliedEvents | None = None,
+                 batch_handler: BatchHandler | None = None) -> Consumer:
+        """Join ``group`` and consume the given event types, with ``handler`` (one event at a
+        time) or ``batch_handler`` (every new event of a polled batch at once)."""
 
     @abc.abstractmethod
     def read_topic(self, topic: str, timeout: float = 5.0) -> list[_Record]:
@@ -258,9 +303,10 @@ class InProcessBus(Bus):
     def flush(self, timeout=None) -> None:
         pass
 
-    def consumer(self, group, event_types, handler, *, applied=None) -> "InProcessConsumer":
+    def consumer(self, group, event_types, handler=None, *, applied=None,
+                 batch_handler=None) -> "InProcessConsumer":
         member = InProcessConsumer(self, group, event_types, handler, applied,
-                                   self.max_attempts, self.retry_backoff)
+                                   self.max_attempts, self.retry_backoff, batch_handler)
         with self._lock:
             self.ensure_topics(member.topics)
             self._members.setdefault(group, []).append(member)
@@ -339,8 +385,8 @@ class InProcessConsumer(Consumer):
                 bus._arrived.wait(max(0.0, deadline - time.monotonic()))
                 batch = self._fetch()
             owned = dict(self._positions)
+        self._process(batch)
         for record in batch:
-            self._handle(record)
             owned[(record.topic, record.partition)] = record.offset + 1
         with bus._lock:
             for pair, offset in owned.items():
@@ -436,9 +482,10 @@ class KafkaBus(Bus):
                 pass  # another service created it between our list and create
         self._known_topics.update(wanted)
 
-    def consumer(self, group, event_types, handler, *, applied=None) -> "KafkaGroupConsumer":
+    def consumer(self, group, event_types, handler=None, *, applied=None,
+                 batch_handler=None) -> "KafkaGroupConsumer":
         member = KafkaGroupConsumer(self, group, event_types, handler, applied,
-                                    self.max_attempts, self.retry_backoff)
+                                    self.max_attempts, self.retry_backoff, batch_handler)
         self._consumers.append(member)
         return member
 
@@ -497,17 +544,14 @@ class KafkaGroupConsumer(Consumer):
         from kafka.structs import OffsetAndMetadata
 
         batches = self._consumer.poll(timeout_ms=int(timeout * 1000))
-        offsets = {}
-        count = 0
-        for tp, messages in batches.items():
-            for m in messages:
-                self._handle(_Record(m.topic, m.partition, m.offset, m.key, m.value,
-                                     list(m.headers or [])))
-                offsets[tp] = OffsetAndMetadata(m.offset + 1, "", -1)
-                count += 1
+        records = [_Record(m.topic, m.partition, m.offset, m.key, m.value, list(m.headers or []))
+                   for messages in batches.values() for m in messages]
+        self._process(records)
+        offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "", -1)
+                   for tp, messages in batches.items() if messages}
         if offsets:
             self._consumer.commit(offsets)
-        return count
+        return len(records)
 
     def close(self, commit: bool = True) -> None:
         if not self._closed:

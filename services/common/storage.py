@@ -134,3 +134,26 @@ class SqlAppliedEvents:
     def record(self, group: str, event_id: str) -> None:
         with self.engine.begin() as conn:
             apply_once(conn, group, event_id)
+
+    def seen_many(self, group: str, event_ids) -> set[str]:
+        with self.engine.connect() as conn:
+            return _applied_among(conn, group, list(event_ids))
+
+    def record_many(self, group: str, event_ids) -> None:
+        ids = list(dict.fromkeys(event_ids))
+        with self.engine.begin() as conn:
+            already = _applied_among(conn, group, ids)
+            now = datetime.now(timezone.utc)
+            rows = [{"consumer_group": group, "event_id": i, "applied_at": now}
+                    for i in ids if i not in already]
+            if rows:
+                conn.execute(applied_events.insert(), rows)
+
+
+def _applied_among(conn: Connection, group: str, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
+        found.update(conn.scalars(sa.select(applied_events.c.event_id).where(
+            applied_events.c.consumer_group == group,
+            applied_events.c.event_id.in_(ids[start:start + 500]))))
+    return found

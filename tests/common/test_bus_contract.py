@@ -201,3 +201,47 @@ def test_unknown_event_type_is_refused(make_bus):
     bus = make_bus()
     with pytest.raises(events.EventError, match="event_type"):
         bus.consumer("g", ["no_such_event"], lambda e: None)
+
+
+def test_batch_handler_gets_a_batch_and_falls_back_to_single_events(make_bus):
+    bus = make_bus()
+    batches: list[list[int]] = []
+
+    def handle(envelopes):
+        seqs = [e.bus_probe.sequence for e in envelopes]
+        if 3 in seqs and len(seqs) == 1:
+            raise ValueError("event 3 cannot be applied")
+        if 3 in seqs:
+            raise ValueError("a poisoned batch")
+        batches.append(seqs)
+
+    for i in range(6):
+        bus.publish(probe(i))
+    bus.flush()
+    applied = MemoryAppliedEvents()
+    consumer = bus.consumer("batch", ["bus_probe"], batch_handler=handle, applied=applied)
+    drain([consumer], 5, _Flat(batches))
+    consumer.close()
+    # The poisoned batch was retried one event at a time: 3 went to the dead-letter topic.
+    assert sorted(s for b in batches for s in b) == [0, 1, 2, 4, 5]
+    assert [d.error for d in bus.dead_letters("batch", timeout=15)] == [
+        "ValueError: event 3 cannot be applied"]
+    published = {events.decode(r.value).bus_probe.sequence: events.decode(r.value).event_id
+                 for r in bus.read_topic(events.topic_for("bus_probe", bus.prefix))}
+    assert applied.seen_many("batch", list(published.values())) == {
+        published[i] for i in (0, 1, 2, 4, 5)}
+
+
+class _Flat(list):
+    def __init__(self, lists):
+        super().__init__()
+        self.lists = lists
+
+    def __len__(self):
+        return sum(len(v) for v in self.lists)
+
+
+def test_exactly_one_kind_of_handler(make_bus):
+    bus = make_bus()
+    with pytest.raises(ValueError, match="handler"):
+        bus.consumer("g", ["bus_probe"])
