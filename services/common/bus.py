@@ -216,17 +216,19 @@ class Bus(abc.ABC):
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
 
-    def publish(self, envelope: Envelope, key: str | None = None, wait: bool = False) -> None:
+    def publish(self, envelope: Envelope, key: str | None = None, wait: bool = False):
         """Publish an event on its type's topic. Events with the same key (default: the
-        assembly) keep their order. ``wait`` blocks until the broker has acknowledged."""
+        assembly) keep their order. ``wait`` blocks until the broker has acknowledged;
+        otherwise the returned receipt's ``get(timeout)`` does (None when there is nothing
+        to wait for)."""
         topic = events.topic_for(envelope.event_type, self.prefix)
         routing = (key or envelope.assembly_id).encode()
-        self.publish_raw(topic, events.encode(envelope), routing,
-                         [("event_type", envelope.event_type.encode())], wait=wait)
+        return self.publish_raw(topic, events.encode(envelope), routing,
+                                [("event_type", envelope.event_type.encode())], wait=wait)
 
     @abc.abstractmethod
     def publish_raw(self, topic: str, value: bytes, key: bytes | None = None,
-                    headers: list[tuple[str, bytes]] | None = None, wait: bool = False) -> None:
+                    headers: list[tuple[str, bytes]] | None = None, wait: bool = False):
         """Publish bytes as they are (tooling, replays from the dead-letter topic, tests)."""
 
     @abc.abstractmethod
@@ -288,7 +290,7 @@ class InProcessBus(Bus):
                     self._logs[topic] = [[] for _ in range(partitions or self.partitions)]
                     self._rebalance_all()
 
-    def publish_raw(self, topic, value, key=None, headers=None, wait=False) -> None:
+    def publish_raw(self, topic, value, key=None, headers=None, wait=False):
         with self._lock:
             self.ensure_topics([topic])
             log_ = self._logs[topic]
@@ -449,10 +451,11 @@ class KafkaBus(Bus):
         self._known_topics: set[str] = set()
         self._consumers: list[KafkaGroupConsumer] = []
 
-    def publish_raw(self, topic, value, key=None, headers=None, wait=False) -> None:
+    def publish_raw(self, topic, value, key=None, headers=None, wait=False):
         future = self._producer.send(topic, value=value, key=key, headers=list(headers or []))
         if wait:
             future.get(timeout=60)
+        return future
 
     def flush(self, timeout=None) -> None:
         self._producer.flush(timeout=timeout)

@@ -28,6 +28,8 @@ def serve_flask(service: str, host: str, port: int, threads: int) -> int:
     ctx = app.extensions["kleroterion.context"]
     consumers = app_module.consumers(ctx) if hasattr(app_module, "consumers") else []
     worker = ConsumerWorker(consumers).start()
+    ctx.outbox.try_publish()  # what a crash or a broker outage left unpublished
+    ctx.outbox.start_relay()
     server = create_server(app, host=host, port=port, threads=threads)
     stopping = threading.Event()
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from services.common import audit, auth, logs, storage, web
 from services.common.bus import Bus, bus_from_settings
+from services.common.outbox import Outbox
 from services.common.plugins import PluginHost
 from services.common.settings import ServiceSettings
 
@@ -26,8 +27,10 @@ class ServiceContext:
     plugins: PluginHost
     tokens: auth.TokenStore
     applied: storage.SqlAppliedEvents
+    outbox: Outbox
 
     def close(self) -> None:
+        self.outbox.stop_relay()
         self.bus.close()
         self.engine.dispose()
 
@@ -38,13 +41,15 @@ def build_context(settings: ServiceSettings, *, roles: Iterable[str],
     engine = storage.make_engine(settings.database())
     storage.migrate(engine, settings.service, migrations)
     audit.create_tables(engine)
+    bus = bus or bus_from_settings(settings)
     return ServiceContext(
         settings=settings,
         engine=engine,
-        bus=bus or bus_from_settings(settings),
+        bus=bus,
         plugins=plugins or PluginHost.from_settings(settings),
         tokens=auth.TokenStore(engine, roles),
         applied=storage.SqlAppliedEvents(engine),
+        outbox=Outbox(engine, bus),
     )
 
 
