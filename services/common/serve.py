@@ -11,6 +11,7 @@ import importlib
 import logging
 import signal
 import threading
+import time
 
 from services.common.bus import ConsumerWorker
 
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 FLASK_SERVICES = ("registry", "sessions", "recommendations")
 
 
-def serve_flask(service: str, host: str, port: int, threads: int) -> int:
+def serve_flask(service: str, host: str, port: int, threads: int, grace: float = 20) -> int:
+    from waitress import wasyncore
     from waitress.server import create_server
 
     settings_module = importlib.import_module(f"services.{service}.settings")
@@ -33,20 +35,28 @@ def serve_flask(service: str, host: str, port: int, threads: int) -> int:
     server = create_server(app, host=host, port=port, threads=threads)
     stopping = threading.Event()
 
+    def _drain_and_exit() -> None:
+        # Runs beside the event loop: stop accepting, let running requests finish and their
+        # answers go out, then empty the loop's map so server.run() returns.
+        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=grace)
+        deadline = time.monotonic() + 2
+        while any(ch.total_outbufs_len for ch in list(server.active_channels.values())) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
     def _terminate(signum, _frame):
         if not stopping.is_set():
             stopping.set()
             log.info("stopping", extra={"signal": signum})
-            server.close()
+            threading.Thread(target=_drain_and_exit, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     log.info("serving", extra={"service": service, "port": port, "consumers": len(consumers)})
     try:
         server.run()
-    except OSError:
-        if not stopping.is_set():  # closing the socket ends run() with an OSError
-            raise
     finally:
         worker.stop()
         ctx.close()
