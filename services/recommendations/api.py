@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from services.common import audit, auth
@@ -84,9 +85,12 @@ def a_date(data, field, *, required=True) -> date | None:
         if required:
             raise ApiError(field, "is required")
         return None
+    # fromisoformat alone would also take 20250601 and week dates.
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ApiError(field, "must be a date YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ApiError(field, "must be a date YYYY-MM-DD") from None
 
 
@@ -110,7 +114,7 @@ def change() -> Iterator[sa.Connection]:
     c = ctx()
     with c.engine.begin() as conn:
         yield conn
-    service.publish_pending(c)
+    c.outbox.try_publish()
 
 
 def log_change(conn, action: str, target: str, detail: dict | None = None) -> None:
@@ -233,6 +237,8 @@ def round_json(r, *, voted: int | None = None, present: int | None = None) -> di
            "version": r.version, "status": r.status, "threshold": r.threshold,
            "scale": r.scale, "opened_at": r.opened_at.isoformat(),
            "closed_at": r.closed_at.isoformat() if r.closed_at else None, "result": r.result}
+    if r.status == "open":  # the members' voting page, to hand to the panel
+        out["vote_url"] = url_for("vote.vote_page", rec_id=r.recommendation_id)
     if voted is not None:
         out["voted"] = voted
         out["present"] = present
@@ -592,44 +598,63 @@ def _voter_key(key_hex: str, member_id: str) -> str:
     return hmac.new(bytes.fromhex(key_hex), member_id.encode(), hashlib.sha256).hexdigest()
 
 
-@bp.post("/rounds/<round_id>/ballots")
-def cast_ballot(round_id):
-    """A member's vote: ``{"member_code": ..., "level": ...}``. No operator token."""
-    data = body()
-    code = data.get("member_code")
+class BallotRefused(ApiError):
+    """A refused vote; ``kind`` lets the members' page say why in the member's language."""
+
+    def __init__(self, kind: str, field: str, reason: str, status: int):
+        super().__init__(field, reason, status)
+        self.kind = kind
+
+
+def record_ballot(round_id: str, code: Any, level: Any) -> None:
+    """Record one member's vote in an open round: once per round, only members present at
+    the roll call, and secretly (the ballot is keyed by an HMAC, the audit has no level).
+    Used by the JSON API and the members' voting page alike."""
     if not isinstance(code, str) or not code.strip():
-        raise ApiError("member_code", "is required", 401)
+        raise BallotRefused("code_missing", "member_code", "is required", 401)
     with change() as conn:
         r = round_row(conn, round_id)
-        must_be_open(r)
+        if r.status != "open":
+            raise BallotRefused("closed", "round_id", "the voting round is closed", 409)
         member = conn.execute(sa.select(m.members).where(
             m.members.c.code_hash == _code_hash(code.strip().upper()))).first()
         if member is None:
-            raise ApiError("member_code", "unknown member code", 401)
+            raise BallotRefused("code_unknown", "member_code", "unknown member code", 401)
         if member.assembly_id != r.assembly_id or not member.seated:
-            raise ApiError("member_code", "only seated members of this assembly may vote", 403)
+            raise BallotRefused("not_seated", "member_code",
+                                "only seated members of this assembly may vote", 403)
         if not conn.scalar(sa.select(sa.func.count()).select_from(m.presence).where(
                 m.presence.c.round_id == round_id, m.presence.c.member_id == member.member_id)):
-            raise ApiError("member_code", "the member is not on this round's roll call", 403)
+            raise BallotRefused("not_present", "member_code",
+                                "the member is not on this round's roll call", 403)
         levels = [lv["key"] for lv in r.scale]
-        if data.get("level") not in levels:
-            raise ApiError("level", f"must be one of {', '.join(levels)}", 422)
+        if level not in levels:
+            raise BallotRefused("level", "level", f"must be one of {', '.join(levels)}", 422)
         if conn.scalar(sa.select(sa.func.count()).select_from(m.round_voters).where(
                 m.round_voters.c.round_id == round_id,
                 m.round_voters.c.member_id == member.member_id)):
-            raise ApiError("member_code", "has already voted in this round", 409)
+            raise BallotRefused("already_voted", "member_code",
+                                "has already voted in this round", 409)
         try:
             with conn.begin_nested():
                 conn.execute(m.round_voters.insert().values(round_id=round_id,
                                                             member_id=member.member_id))
         except IntegrityError:  # a second request of the same member raced this one
-            raise ApiError("member_code", "has already voted in this round", 409) from None
+            raise BallotRefused("already_voted", "member_code",
+                                "has already voted in this round", 409) from None
         conn.execute(m.ballots.insert().values(
             round_id=round_id, voter_key=_voter_key(r.hmac_key, member.member_id),
-            level=data["level"]))
+            level=level))
         # Audited without the level: the log must not break the secrecy of the ballot.
         audit.record(conn, actor=f"member:{member.member_id}", role="member",
                      action="round.vote", target=f"round:{round_id}")
+
+
+@bp.post("/rounds/<round_id>/ballots")
+def cast_ballot(round_id):
+    """A member's vote: ``{"member_code": ..., "level": ...}``. No operator token."""
+    data = body()
+    record_ballot(round_id, data.get("member_code"), data.get("level"))
     return jsonify(round_id=round_id, recorded=True), 201
 
 
@@ -740,6 +765,29 @@ def _adopted(conn, rec_id: str):
         raise ApiError("recommendation_id", f"the recommendation is {rec.status}; only adopted "
                                             "recommendations are answered and tracked", 409)
     return rec
+
+
+@bp.put("/recommendations/<rec_id>/answer-deadline")
+@auth.require("administration")
+def set_answer_deadline(rec_id):
+    """A deadline for one recommendation's answer, instead of the assembly's (a harder
+    question may get longer). ``{"answer_deadline": null}`` returns to the assembly's."""
+    data = body()
+    if "answer_deadline" not in data:
+        raise ApiError("answer_deadline", "is required (a date YYYY-MM-DD, or null)")
+    deadline = a_date(data, "answer_deadline", required=False)
+    with change() as conn:
+        rec = _adopted(conn, rec_id)
+        a = assembly_row(conn, rec.assembly_id)
+        if deadline is not None and a.handed_over_on and deadline < a.handed_over_on:
+            raise ApiError("answer_deadline", "is before the handover")
+        conn.execute(m.recommendations.update().where(m.recommendations.c.id == rec_id)
+                     .values(answer_deadline=deadline, updated_at=now()))
+        log_change(conn, "recommendation.answer_deadline", f"recommendation:{rec_id}",
+                   {"answer_deadline": deadline and deadline.isoformat(),
+                    "previous": rec.answer_deadline and rec.answer_deadline.isoformat()})
+        return jsonify(tracking.recommendation_tracking(conn, rec_row(conn, rec_id), a,
+                                                        today()))
 
 
 @bp.post("/recommendations/<rec_id>/answers")

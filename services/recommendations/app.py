@@ -16,7 +16,7 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import Flask
 
-from services.common import events, storage
+from services.common import events, outbox, storage
 from services.common.bus import Bus, Consumer
 from services.common.plugins import PluginHost
 from services.common.service import ServiceContext, build_context, create_flask_app
@@ -42,11 +42,12 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     ctx = context or build(config or Settings.from_env())
     app = create_flask_app(ctx, __name__)
     app.extensions["kleroterion.clock"] = clock or date.today
-    from services.recommendations import api, public
+    from services.recommendations import api, public, vote
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(vote.bp)
     ctx.bus.ensure_event_topics(PUBLISHED)
-    publish_pending(ctx)  # what a crash left in the outbox
+    ctx.outbox.try_publish()  # what a crash or a broker outage left in the outbox
     return app
 
 
@@ -54,27 +55,11 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
 
 
 def enqueue(conn: sa.Connection, ctx: ServiceContext, payload, assembly_id: str) -> None:
-    """Write an event to the outbox inside the caller's transaction."""
-    envelope = events.new_event(payload, assembly_id=assembly_id, region=ctx.settings.region,
-                                producer="recommendations")
-    conn.execute(models.outbox.insert().values(
-        event_id=envelope.event_id, envelope=events.encode(envelope),
-        created_at=datetime.now(timezone.utc)))
-
-
-def publish_pending(ctx: ServiceContext) -> int:
-    """Publish what the outbox holds and mark it sent; returns how many were published.
-    Publishing twice after a crash is harmless: consumers skip event ids they applied."""
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(sa.select(models.outbox.c.id, models.outbox.c.envelope)
-                            .where(models.outbox.c.published_at.is_(None))
-                            .order_by(models.outbox.c.id)).fetchall()
-    for row in rows:
-        ctx.bus.publish(events.decode(row.envelope), wait=True)
-        with ctx.engine.begin() as conn:
-            conn.execute(models.outbox.update().where(models.outbox.c.id == row.id)
-                         .values(published_at=datetime.now(timezone.utc)))
-    return len(rows)
+    """Write an event to the shared outbox inside the caller's transaction; it is published
+    after the commit (``ctx.outbox.try_publish``), at start-up or by the relay."""
+    outbox.enqueue(conn, events.new_event(payload, assembly_id=assembly_id,
+                                          region=ctx.settings.region,
+                                          producer="recommendations"))
 
 
 # --- consuming ------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Schema migrations of the recommendations service (numbered, never edited once shipped).
 
 Version 1 spells its tables out instead of reusing models.py, so that a later change to a
-model cannot change what version 1 did on a database that already has it.
+model cannot change what version 1 did on a database that already has it. Version 2 uses
+the common module's ``event_outbox`` definition because that module owns the table.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from services.common import outbox as common_outbox
 from services.common.storage import Migration
 
 
@@ -178,7 +180,58 @@ def _v1(op) -> None:
     )
 
 
+def _v2(op) -> None:
+    """Move to the shared outbox: what ``rec_outbox`` has not published yet goes into
+    ``event_outbox`` (oldest first, so the relay keeps the order), then ``rec_outbox`` goes.
+
+    ``event_outbox`` is the common module's table and may not exist yet (the Outbox creates
+    it after the migrations), so it is created here from its owner's definition. An event id
+    already in ``event_outbox`` is skipped: the unique key would refuse it, and it is the
+    same event. Rows go over in batches so a large backlog does not sit in memory at once.
+    """
+    conn = op.get_bind()
+    common_outbox.create_tables(conn)
+    old = sa.table("rec_outbox", sa.column("id", sa.Integer), sa.column("event_id", sa.String),
+                   sa.column("envelope", sa.LargeBinary),
+                   sa.column("created_at", sa.DateTime(timezone=True)),
+                   sa.column("published_at", sa.DateTime(timezone=True)))
+    new = common_outbox.event_outbox
+    last_id = 0
+    while True:
+        rows = conn.execute(
+            sa.select(old.c.id, old.c.event_id, old.c.envelope, old.c.created_at)
+            .where(old.c.published_at.is_(None), old.c.id > last_id)
+            .order_by(old.c.id).limit(500)).fetchall()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        present = set(conn.scalars(sa.select(new.c.event_id).where(
+            new.c.event_id.in_([r.event_id for r in rows]))))
+        # routing_key stays NULL: the old publisher used the default key (the assembly).
+        batch = [{"event_id": r.event_id, "routing_key": None, "envelope": bytes(r.envelope),
+                  "created_at": r.created_at} for r in rows if r.event_id not in present]
+        for row in batch:  # one by one, so the new ids follow the old order
+            conn.execute(new.insert().values(**row))
+    op.drop_table("rec_outbox")
+
+
+def _v3(op) -> None:
+    op.create_table(
+        "rec_released_reports",
+        sa.Column("assembly_id", sa.String(64), primary_key=True),
+        sa.Column("lang", sa.String(8), primary_key=True),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("report", sa.String(100), nullable=False),
+        sa.Column("media_type", sa.String(100), nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=False),
+        sa.Column("released_by", sa.String(200), nullable=False),
+        _ts("released_at"),
+    )
+
+
 MIGRATIONS = [
     Migration(1, "recommendations, versions, amendments, rounds, ballots, answers, "
                  "implementation, outbox", _v1),
+    Migration(2, "move unpublished events to the shared event_outbox; drop rec_outbox", _v2),
+    Migration(3, "released final reports (the files the public sees)", _v3),
 ]

@@ -184,13 +184,19 @@ milestones = sa.Table(
     _ts("created_at"),
 )
 
-# Events written in the same transaction as the change that causes them and published
-# after the commit; what a crash left unpublished goes out at the next start.
-outbox = sa.Table(
-    "rec_outbox", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("envelope", sa.LargeBinary, nullable=False),
-    _ts("created_at"),
-    _ts("published_at", nullable=True),
+# Events go to the shared outbox (services/common/outbox.py: event_outbox); migration 2
+# moved what the service's own rec_outbox still held there and dropped it.
+
+# The final report as released by an operator: the files are kept as they were released,
+# so the public copy does not change with later answers until it is released again.
+released_reports = sa.Table(
+    "rec_released_reports", metadata,
+    sa.Column("assembly_id", sa.String(64), primary_key=True),
+    sa.Column("lang", sa.String(8), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("report", sa.String(100), nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("released_by", sa.String(200), nullable=False),
+    _ts("released_at"),
 )

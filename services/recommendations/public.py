@@ -19,7 +19,7 @@ from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
-from services.recommendations.api import (OPERATORS, assembly_row, change, ctx, log_change,
+from services.recommendations.api import (OPERATORS, assembly_row, change, ctx, log_change, now,
                                           today)
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -43,7 +43,9 @@ TEXT = {
         "done": "færdig", "receiving_body": "Modtager", "handed_over": "Overdraget",
         "open_data": "Åbne data", "language": "English", "no_recommendations":
         "Der er endnu ikke stemt om nogen anbefalinger.", "skip": "Spring til indhold",
-        "of": "af",
+        "of": "af", "final_report": "Endelig rapport", "released": "Offentliggjort",
+        "report_files": "Den endelige rapport på dansk", "other_language_report":
+        "The final report in English",
         "answers": {"accepted": "Tiltrådt", "partly_accepted": "Delvist tiltrådt",
                     "rejected": "Afvist", "under_consideration": "Under overvejelse"},
         "impl": {"not_started": "Ikke påbegyndt", "in_progress": "I gang", "pilot":
@@ -68,6 +70,9 @@ TEXT = {
         "due": "due", "done": "done", "receiving_body": "Receiving body", "handed_over":
         "Handed over", "open_data": "Open data", "language": "Dansk", "no_recommendations":
         "No recommendation has been voted on yet.", "skip": "Skip to content", "of": "of",
+        "final_report": "Final report", "released": "Released",
+        "report_files": "The final report in English", "other_language_report":
+        "Den endelige rapport på dansk",
         "answers": {"accepted": "Accepted", "partly_accepted": "Partly accepted",
                     "rejected": "Rejected", "under_consideration": "Under consideration"},
         "impl": {"not_started": "Not started", "in_progress": "In progress", "pilot":
@@ -90,13 +95,38 @@ def _public_assembly(conn, assembly_id: str):
     return assembly_row(conn, assembly_id)
 
 
+def released_report(conn, assembly_id: str, *, external: bool = False) -> dict | None:
+    """The released final report's files and public addresses, or None before release."""
+    rows = conn.execute(sa.select(m.released_reports.c.lang, m.released_reports.c.name,
+                                  m.released_reports.c.media_type,
+                                  m.released_reports.c.released_at)
+                        .where(m.released_reports.c.assembly_id == assembly_id)
+                        .order_by(m.released_reports.c.lang, m.released_reports.c.name)
+                        ).fetchall()
+    if not rows:
+        return None
+    return {"released_on": rows[0].released_at.date().isoformat(),
+            "files": [{"language": r.lang, "name": r.name, "media_type": r.media_type,
+                       "format": _format(r.media_type),
+                       "url": url_for("public.public_report", assembly_id=assembly_id,
+                                      lang=r.lang, name=r.name, _external=external)}
+                      for r in rows]}
+
+
+def _format(media_type: str) -> str:
+    kind = media_type.split(";")[0].strip()
+    return {"application/pdf": "PDF", "text/html": "HTML"}.get(kind, kind)
+
+
 @bp.get("/public/assemblies/<assembly_id>")
 def transparency_page(assembly_id):
     lang = _lang()
     with ctx().engine.connect() as conn:
         view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+        report = released_report(conn, assembly_id)
     other = "en" if lang == "da" else "da"
     return render_template("transparency.html", view=view, lang=lang, t=TEXT[lang],
+                           report=report,
                            other_url=url_for("public.transparency_page",
                                              assembly_id=assembly_id, lang=other),
                            json_url=url_for("public.open_data_json", assembly_id=assembly_id),
@@ -107,9 +137,20 @@ def transparency_page(assembly_id):
 def open_data_json(assembly_id):
     with ctx().engine.connect() as conn:
         view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+        view["final_report"] = released_report(conn, assembly_id, external=True)
     return Response(json.dumps(view, ensure_ascii=False, indent=1),
                     mimetype="application/json",
-                    headers={"Access-Control-Allow-Origin": "*"})
+                    headers={"Access-Control-Allow-Origin": "*",
+                             **_report_links(view["final_report"])})
+
+
+def _report_links(report: dict | None) -> dict[str, str]:
+    """An HTTP Link header to the released report's files (RFC 8288), so that the CSV, which
+    has no place for it, links to the report too."""
+    if not report:
+        return {}
+    return {"Link": ", ".join(f'<{f["url"]}>; rel="related"; type="{f["media_type"]}"; '
+                              f'hreflang="{f["language"]}"' for f in report["files"])}
 
 
 CSV_COLUMNS = ["assembly_id", "number", "recommendation_id", "title", "theme", "status",
@@ -125,6 +166,7 @@ def open_data_csv(assembly_id):
     """One row per recommendation that was voted on; one column per level of the scale."""
     with ctx().engine.connect() as conn:
         view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+        report = released_report(conn, assembly_id, external=True)
     levels = [lv["key"] for lv in view["scale"]]
     out = io.StringIO()
     writer = csv.writer(out)
@@ -146,7 +188,7 @@ def open_data_csv(assembly_id):
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="{assembly_id}-recommendations.csv"',
-                             "Access-Control-Allow-Origin": "*"})
+                             "Access-Control-Allow-Origin": "*", **_report_links(report)})
 
 
 # --- the final report -----------------------------------------------------------------------
@@ -263,3 +305,51 @@ def get_report(assembly_id, lang, name):
         if artifact.name == name:
             return Response(artifact.content, mimetype=artifact.media_type)
     raise ApiError("name", f"no report file {name!r}", 404)
+
+
+@bp.post("/assemblies/<assembly_id>/reports/release")
+@auth.require(*OPERATORS)
+def release_report(assembly_id):
+    """Release the final report to the public: the report plugins' files in Danish and
+    English are produced now and kept as released; releasing again replaces them."""
+    with ctx().engine.connect() as conn:
+        a = assembly_row(conn, assembly_id)
+        if not a.report_input:
+            raise ApiError("report_input", "set the report input (composition, experts, "
+                                           "process) before releasing the report", 409)
+    files: dict[tuple[str, str], tuple[str, Any]] = {}
+    for lang in LANGUAGES:
+        for report, artifact in _artifacts(assembly_id, lang):
+            files.setdefault((lang, artifact.name), (report, artifact))
+    if not files:
+        raise ApiError("report", "no report plugin is enabled", 409)
+    released_at = now()
+    actor = auth.current_principal().subject
+    with change() as conn:
+        assembly_row(conn, assembly_id)
+        rr = m.released_reports
+        replaced = conn.scalar(sa.select(sa.func.count()).select_from(rr)
+                               .where(rr.c.assembly_id == assembly_id))
+        conn.execute(rr.delete().where(rr.c.assembly_id == assembly_id))
+        for (lang, name), (report, artifact) in files.items():
+            conn.execute(rr.insert().values(
+                assembly_id=assembly_id, lang=lang, name=name, report=report,
+                media_type=artifact.media_type, content=artifact.content,
+                released_by=actor, released_at=released_at))
+        log_change(conn, "report.release", f"assembly:{assembly_id}",
+                   {"files": sorted(name for _lang, name in files), "replaced": replaced})
+        return jsonify(released_report(conn, assembly_id)), 201
+
+
+@bp.get("/public/assemblies/<assembly_id>/reports/<lang>/<name>")
+def public_report(assembly_id, lang, name):
+    """A released report file; nothing is public before the release."""
+    rr = m.released_reports
+    with ctx().engine.connect() as conn:
+        row = conn.execute(sa.select(rr.c.media_type, rr.c.content).where(
+            rr.c.assembly_id == assembly_id, rr.c.lang == lang, rr.c.name == name)).first()
+    if row is None:
+        raise ApiError("name", f"no released report file {name!r} in {lang!r}", 404)
+    return Response(row.content, mimetype=row.media_type,
+                    headers={"Content-Disposition": f'inline; filename="{name}"',
+                             "Access-Control-Allow-Origin": "*"})

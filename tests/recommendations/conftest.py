@@ -16,6 +16,7 @@ def make_service(tmp_path):
         started.append(svc)
         return svc
 
+    make.started = started
     yield make
     for svc in started:
         svc.stop()

@@ -158,3 +158,50 @@ def test_state_survives_a_restart(make_service, tmp_path):
     assert r.json["result"]["ballots"] == 2
     # An event seen before the restart is not applied twice.
     assert again.consumer.poll_once(0.01) == 0
+
+
+def test_a_recommendation_can_have_its_own_answer_deadline(svc):
+    from services.common import audit
+    rec_id, _ = adopt(svc)
+    other_id, _ = adopt(svc, "Grønne tage")
+    draft_id = draft(svc, "Kladde")["id"]
+    _handover(svc)  # the assembly's deadline: 2025-06-01
+    path = f"/recommendations/{rec_id}/answer-deadline"
+    cases = [
+        ({"answer_deadline": "2025-13-01"}, 400, "answer_deadline"),
+        ({"answer_deadline": "20250901"}, 400, "answer_deadline"),
+        ({"answer_deadline": 20250901}, 400, "answer_deadline"),
+        ({"answer_deadline": "2025-02-01"}, 400, "answer_deadline"),  # before the handover
+        ({}, 400, "answer_deadline"),
+    ]
+    for body, status, field in cases:
+        r = svc.call("put", path, role="administration", **body)
+        assert (r.status_code, r.json["field"]) == (status, field), (body, r.json)
+    r = svc.call("put", f"/recommendations/{draft_id}/answer-deadline", role="administration",
+                 answer_deadline="2025-09-01")
+    assert r.status_code == 409 and r.json["field"] == "recommendation_id"
+    assert svc.call("put", "/recommendations/nope/answer-deadline", role="administration",
+                    answer_deadline="2025-09-01").status_code == 404
+    assert svc.call("put", path, role="facilitator",
+                    answer_deadline="2025-09-01").status_code == 403
+
+    r = svc.call("put", path, role="administration", answer_deadline="2025-09-01")
+    assert r.status_code == 200 and r.json["answer_deadline"] == "2025-09-01"
+    svc.clock.today = date(2025, 6, 2)  # past the assembly's deadline, not this one's
+    tracking = svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json
+    assert tracking["overdue"] == [other_id]
+    svc.clock.today = date(2025, 9, 3)
+    tracking = svc.call("get", f"/assemblies/{ASSEMBLY}/tracking").json
+    assert sorted(tracking["overdue"]) == sorted([rec_id, other_id])
+    mine = next(i for i in tracking["recommendations"] if i["id"] == rec_id)
+    assert mine["days_overdue"] == 2
+    public = json.loads(svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.json").data)
+    assert [x["answer_deadline"] for x in public["recommendations"]] == ["2025-09-01", "2025-06-01"]
+    # Back to the assembly's deadline.
+    r = svc.call("put", path, role="administration", answer_deadline=None)
+    assert r.json["answer_deadline"] == "2025-06-01" and r.json["days_overdue"] == 94
+    entries = [e for e in audit.entries(svc.ctx.engine)
+               if e.action == "recommendation.answer_deadline"]
+    assert [e.detail["answer_deadline"] for e in entries] == ["2025-09-01", None]
+    assert all(e.role == "administration" and e.target == f"recommendation:{rec_id}"
+               for e in entries)

@@ -74,3 +74,58 @@ def test_final_report_in_pdf_and_html_in_both_languages(svc):
     assert "Borgerpanelets sammens" in _pdf_text(da_pdf.data)
     assert svc.client.get(f"/assemblies/{ASSEMBLY}/reports").status_code == 401
     assert svc.call("get", f"/assemblies/{ASSEMBLY}/reports?lang=fr").json["field"] == "lang"
+
+
+def test_released_report_is_public_and_linked(svc):
+    import csv
+    import io
+    import json
+    from services.common import audit
+
+    rec_id, _ = adopt(svc, "Flere cykelstier")
+    public = f"/public/assemblies/{ASSEMBLY}/reports/en/{ASSEMBLY}-final-report-en.pdf"
+    assert svc.client.get(public).status_code == 404  # nothing is public before the release
+    assert 'id="final-report"' not in svc.client.get(f"/public/assemblies/{ASSEMBLY}").data.decode()
+    assert json.loads(svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.json").data
+                      )["final_report"] is None
+    release = f"/assemblies/{ASSEMBLY}/reports/release"
+    assert svc.client.post(release).status_code == 401
+    r = svc.call("post", release)
+    assert r.status_code == 409 and r.json["field"] == "report_input"
+    svc.call("put", f"/assemblies/{ASSEMBLY}/report-input", **REPORT_INPUT)
+
+    r = svc.call("post", release, role="administration")
+    assert r.status_code == 201, r.json
+    files = {(f["language"], f["format"]): f["url"] for f in r.json["files"]}
+    assert set(files) == {("da", "PDF"), ("da", "HTML"), ("en", "PDF"), ("en", "HTML")}
+    assert files[("en", "PDF")] == public
+    pdf = svc.client.get(public)  # no token: public
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "Citizens' assembly on climate" in _pdf_text(pdf.data)
+    html = svc.client.get(files[("da", "HTML")])
+    assert html.mimetype == "text/html" and '<html lang="da">' in html.data.decode()
+    entries = [e for e in audit.entries(svc.ctx.engine) if e.action == "report.release"]
+    assert len(entries) == 1 and entries[0].role == "administration"
+    assert entries[0].detail["replaced"] == 0 and len(entries[0].detail["files"]) == 4
+
+    page = svc.client.get(f"/public/assemblies/{ASSEMBLY}?lang=en").data.decode()
+    linked = page.split('id="final-report"')[1].split("</p>")[0]
+    assert f'href="{public}"' in linked and "The final report in English (PDF)" in linked
+    assert f'href="{files[("da", "PDF")]}"' in linked and 'hreflang="da"' in linked
+    data = json.loads(svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.json").data)
+    urls = {f["url"] for f in data["final_report"]["files"]}
+    assert f"http://localhost{public}" in urls and data["final_report"]["released_on"]
+    listing = svc.client.get(f"/public/assemblies/{ASSEMBLY}/open-data.csv")
+    assert f"<http://localhost{public}>" in listing.headers["Link"]
+    assert list(csv.reader(io.StringIO(listing.data.decode())))[1][3] == "Flere cykelstier"
+
+    # The released copy stays as released until it is released again.
+    svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+             receiving_body="Regionsrådet", body_kind="regional_council",
+             handed_over_on="2025-03-01")
+    assert "Regionsrådet" not in svc.client.get(files[("da", "HTML")]).data.decode()
+    assert svc.call("post", release).status_code == 201
+    assert "Regionsrådet" in svc.client.get(files[("da", "HTML")]).data.decode()
+    entries = [e for e in audit.entries(svc.ctx.engine) if e.action == "report.release"]
+    assert [e.detail["replaced"] for e in entries] == [0, 4]
+    assert audit.verify_chain(svc.ctx.engine) is None

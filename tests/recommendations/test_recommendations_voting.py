@@ -148,6 +148,4 @@ def test_adoption_is_published_on_the_bus(svc):
     assert (event.recommendation_id, event.title, event.support_share, event.votes) == (
         rec_id, "Flere cykelstier", 0.75, 8)
     assert seen[0].assembly_id == ASSEMBLY
-    with svc.ctx.engine.connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(models.outbox)
-                           .where(models.outbox.c.published_at.is_(None))) == 0
+    assert svc.ctx.outbox.pending() == 0
