@@ -48,12 +48,23 @@ def make_service(database_url: str, bus=None) -> Service:
     return svc
 
 
-def panel_drawn(ids) -> sortition_events_pb2.PanelDrawn:
-    return sortition_events_pb2.PanelDrawn(run_id="r1", seed="s", member_ids=list(ids))
+def _people(ids, features):
+    features = features or {}
+    return [sortition_events_pb2.PanelMember(member_id=i, features=features.get(i, {}))
+            for i in ids if i in features]
 
 
-def substitutes_drawn(ids, run_id="r1") -> sortition_events_pb2.SubstitutesDrawn:
-    return sortition_events_pb2.SubstitutesDrawn(run_id=run_id, substitute_ids=list(ids))
+def panel_drawn(ids, features=None, quotas=()) -> sortition_events_pb2.PanelDrawn:
+    """``features``: member id -> {category: value}; ``quotas``: dicts of feature, value,
+    min, max (what sortition's draw carries since features travel with it)."""
+    return sortition_events_pb2.PanelDrawn(
+        run_id="r1", seed="s", member_ids=list(ids), members=_people(ids, features),
+        quotas=[sortition_events_pb2.QuotaRange(**q) for q in quotas])
+
+
+def substitutes_drawn(ids, run_id="r1", features=None) -> sortition_events_pb2.SubstitutesDrawn:
+    return sortition_events_pb2.SubstitutesDrawn(run_id=run_id, substitute_ids=list(ids),
+                                                 substitutes=_people(ids, features))
 
 
 def assembly_created(fmt="panel", seats=12) -> platform_events_pb2.AssemblyCreated:

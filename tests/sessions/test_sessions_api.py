@@ -10,13 +10,14 @@ from sessions_support import (assembly_created, make_service, panel_drawn, sessi
 PANEL = [f"p{i:02d}" for i in range(12)]
 
 
-def seated_assembly(service, quotas=None, features=None):
+def seated_assembly(service, quotas=(), features=None, names=None):
+    """The panel and three substitutes drawn, with ``features`` (id -> {category: value})
+    and ``quotas`` carried by sortition's events; ``names`` imported by the operator."""
     service.deliver(assembly_created())
-    service.deliver(panel_drawn(PANEL))
-    service.deliver(substitutes_drawn(["s1", "s2", "s3"]))
-    if features is not None:
-        r = service.call("put", "/api/assemblies/a1/composition",
-                         json={"members": features, "quotas": quotas or []})
+    service.deliver(panel_drawn(PANEL, features, quotas))
+    service.deliver(substitutes_drawn(["s1", "s2", "s3"], features=features))
+    if names is not None:
+        r = service.call("put", "/api/assemblies/a1/composition", json={"members": names})
         assert r.status_code == 200, r.json
 
 
@@ -121,10 +122,8 @@ def test_attendance_hours_and_flags(service):
     assert rows["p00"]["hours_attended"] == 14 and not rows["p00"]["flagged"]
 
 
-QUOTA_FEATURES = {**{f"p{i:02d}": {"features": {"sex": "female" if i < 6 else "male"}}
-                     for i in range(12)},
-                  "s1": {"features": {"sex": "male"}}, "s2": {"features": {"sex": "male"}},
-                  "s3": {"features": {"sex": "female"}}}
+QUOTA_FEATURES = {**{f"p{i:02d}": {"sex": "female" if i < 6 else "male"} for i in range(12)},
+                  "s1": {"sex": "male"}, "s2": {"sex": "male"}, "s3": {"sex": "female"}}
 QUOTAS = [{"feature": "sex", "value": "female", "min": 6, "max": 6},
           {"feature": "sex", "value": "male", "min": 6, "max": 6}]
 
@@ -164,6 +163,26 @@ def test_no_fitting_substitute_asks_for_a_top_up_draw(service):
                  json={"answer": "declined"})  # the only woman on the list declines
     asked = service.sent("replacement_requested")
     assert [(a.vacated_by, dict(a.features)) for a in asked] == [("s3", {"sex": "female"})]
+    # The request names the panel as it stands: sortition keeps the seated, drops who left.
+    assert list(asked[0].seated_ids) == sorted(set(PANEL) - {"p02"})
+    assert list(asked[0].withdrawn_ids) == ["p02", "s3"]
+    # A top-up of a man cannot fill a woman's seat; one of a woman (features on the event)
+    # is offered it at once, without an import.
+    service.deliver(substitutes_drawn(["t0"], run_id="topup0", features={"t0": {"sex": "male"}}))
+    assert len(service.sent("seat_offered")) == 1
+    service.deliver(substitutes_drawn(["t1"], run_id="topup1", features={"t1": {"sex": "female"}}))
+    comp = service.call("get", "/api/assemblies/a1/composition").json
+    status = {x["member_id"]: x["status"] for x in comp["members"]}
+    assert status["t1"] == "offered" and status["t0"] == "substitute" and comp["quotas_ok"]
+    assert service.sent("seat_offered")[-1].substitute_id == "t1"
+
+
+def test_an_older_top_up_without_features_waits_for_the_import(service):
+    seated_assembly(service, QUOTAS, QUOTA_FEATURES)
+    service.call("post", "/api/assemblies/a1/members/p02/withdraw", role="facilitator",
+                 json={"before_session": 1})
+    service.call("post", "/api/assemblies/a1/members/s3/response", role="facilitator",
+                 json={"answer": "declined"})
     service.deliver(substitutes_drawn(["t1"], run_id="topup"))
     assert len(service.sent("seat_offered")) == 1  # t1 has no features yet: it cannot tell
     comp = service.call("put", "/api/assemblies/a1/composition",
@@ -172,8 +191,22 @@ def test_no_fitting_substitute_asks_for_a_top_up_draw(service):
     assert status["t1"] == "offered" and comp["quotas_ok"]
 
 
+def test_features_and_quotas_travel_with_the_draw(service):
+    seated_assembly(service, QUOTAS, QUOTA_FEATURES)
+    comp = service.call("get", "/api/assemblies/a1/composition", role="observer").json
+    assert comp["quotas_ok"] and [(q["value"], q["seated"]) for q in comp["quotas"]] == \
+        [("female", 6), ("male", 6)]
+    features = {x["member_id"]: x["features"] for x in comp["members"]}
+    assert features["p00"] == {"sex": "female"} and features["s3"] == {"sex": "female"}
+    # The import names members without touching the features the draw carried.
+    r = service.call("put", "/api/assemblies/a1/composition",
+                     json={"members": {"p00": {"name": "Karen Jensen", "name_consent": True}}})
+    assert {x["member_id"]: x["features"] for x in r.json["members"]}["p00"] == {"sex": "female"}
+    assert r.json["quotas_ok"]
+
+
 def test_rotating_groups_through_the_api(service):
-    seated_assembly(service, features={m: {"features": {"sex": "female" if int(m[1:]) % 2 else "male"}}
+    seated_assembly(service, features={m: {"sex": "female" if int(m[1:]) % 2 else "male"}
                                        for m in PANEL})
     for sid, day in (("s1", 1), ("s2", 8)):
         service.call("post", "/api/assemblies/a1/sessions", json=session_body(sid, day))
@@ -203,9 +236,8 @@ def test_rotating_groups_through_the_api(service):
 
 
 def test_public_programme_calendar_and_names_only_with_consent(service):
-    seated_assembly(service, features={"p00": {"features": {}, "name": "Karen Jensen", "name_consent": True},
-                                       "p01": {"features": {}, "name": "Ole Hemmelig",
-                                               "name_consent": False}})
+    seated_assembly(service, names={"p00": {"name": "Karen Jensen", "name_consent": True},
+                                    "p01": {"name": "Ole Hemmelig", "name_consent": False}})
     long_place = "Regionshuset, Kongens Vænge 2, 3400 Hillerød — mødesal Æ (indgang fra parkeringspladsen)"
     service.call("post", "/api/assemblies/a1/sessions",
                  json={**session_body("s1", 1), "place": long_place})

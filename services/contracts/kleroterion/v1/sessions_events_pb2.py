@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kleroterion/v1/sessions_events.proto\x12\x0ekleroterion.v1\"a\n\x0eMemberWithdrew\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x65\x66ore_session\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x66ter_cutoff\x18\x04 \x01(\x08\"7\n\nSeatFilled\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x15\n\rsubstitute_id\x18\x02 \x01(\t\"Q\n\x0bSessionHeld\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05hours\x18\x02 \x01(\x01\x12\x0f\n\x07present\x18\x03 \x01(\r\x12\x0e\n\x06seated\x18\x04 \x01(\r\"Q\n\x0bSeatOffered\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x15\n\rsubstitute_id\x18\x02 \x01(\t\x12\x17\n\x0fsubstitute_rank\x18\x03 \x01(\r\"4\n\x0fMemberResponded\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\"\xb9\x01\n\x14ReplacementRequested\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x44\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32\x32.kleroterion.v1.ReplacementRequested.FeaturesEntry\x12\x16\n\x0e\x62\x65\x66ore_session\x18\x03 \x01(\r\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x11\x41ttendanceFlagged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x16\n\x0ehours_attended\x18\x02 \x01(\x01\x12\x12\n\nhours_held\x18\x03 \x01(\x01\x12\x11\n\tmin_share\x18\x04 \x01(\x01\"\x98\x01\n\x0eGroupsAssigned\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61genda_item_id\x18\x02 \x01(\t\x12\x0e\n\x06tables\x18\x03 \x01(\r\x12\x0e\n\x06seated\x18\x04 \x01(\r\x12\x1d\n\x15\x64istinct_pairs_so_far\x18\x05 \x01(\r\x12\x1b\n\x13repeat_pairs_so_far\x18\x06 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kleroterion/v1/sessions_events.proto\x12\x0ekleroterion.v1\"a\n\x0eMemberWithdrew\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x65\x66ore_session\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0c\x61\x66ter_cutoff\x18\x04 \x01(\x08\"7\n\nSeatFilled\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x15\n\rsubstitute_id\x18\x02 \x01(\t\"Q\n\x0bSessionHeld\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05hours\x18\x02 \x01(\x01\x12\x0f\n\x07present\x18\x03 \x01(\r\x12\x0e\n\x06seated\x18\x04 \x01(\r\"Q\n\x0bSeatOffered\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x15\n\rsubstitute_id\x18\x02 \x01(\t\x12\x17\n\x0fsubstitute_rank\x18\x03 \x01(\r\"4\n\x0fMemberResponded\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\"\xe4\x01\n\x14ReplacementRequested\x12\x12\n\nvacated_by\x18\x01 \x01(\t\x12\x44\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32\x32.kleroterion.v1.ReplacementRequested.FeaturesEntry\x12\x16\n\x0e\x62\x65\x66ore_session\x18\x03 \x01(\r\x12\x12\n\nseated_ids\x18\x04 \x03(\t\x12\x15\n\rwithdrawn_ids\x18\x05 \x03(\t\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x11\x41ttendanceFlagged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x16\n\x0ehours_attended\x18\x02 \x01(\x01\x12\x12\n\nhours_held\x18\x03 \x01(\x01\x12\x11\n\tmin_share\x18\x04 \x01(\x01\"\x98\x01\n\x0eGroupsAssigned\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61genda_item_id\x18\x02 \x01(\t\x12\x0e\n\x06tables\x18\x03 \x01(\r\x12\x0e\n\x06seated\x18\x04 \x01(\r\x12\x1d\n\x15\x64istinct_pairs_so_far\x18\x05 \x01(\r\x12\x1b\n\x13repeat_pairs_so_far\x18\x06 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,11 +44,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMBERRESPONDED']._serialized_start=378
   _globals['_MEMBERRESPONDED']._serialized_end=430
   _globals['_REPLACEMENTREQUESTED']._serialized_start=433
-  _globals['_REPLACEMENTREQUESTED']._serialized_end=618
-  _globals['_REPLACEMENTREQUESTED_FEATURESENTRY']._serialized_start=571
-  _globals['_REPLACEMENTREQUESTED_FEATURESENTRY']._serialized_end=618
-  _globals['_ATTENDANCEFLAGGED']._serialized_start=620
-  _globals['_ATTENDANCEFLAGGED']._serialized_end=721
-  _globals['_GROUPSASSIGNED']._serialized_start=724
-  _globals['_GROUPSASSIGNED']._serialized_end=876
+  _globals['_REPLACEMENTREQUESTED']._serialized_end=661
+  _globals['_REPLACEMENTREQUESTED_FEATURESENTRY']._serialized_start=614
+  _globals['_REPLACEMENTREQUESTED_FEATURESENTRY']._serialized_end=661
+  _globals['_ATTENDANCEFLAGGED']._serialized_start=663
+  _globals['_ATTENDANCEFLAGGED']._serialized_end=764
+  _globals['_GROUPSASSIGNED']._serialized_start=767
+  _globals['_GROUPSASSIGNED']._serialized_end=919
 # @@protoc_insertion_point(module_scope)

@@ -1,7 +1,7 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -57,7 +57,7 @@ class MemberResponded(_message.Message):
     def __init__(self, member_id: _Optional[str] = ..., answer: _Optional[str] = ...) -> None: ...
 
 class ReplacementRequested(_message.Message):
-    __slots__ = ("vacated_by", "features", "before_session")
+    __slots__ = ("vacated_by", "features", "before_session", "seated_ids", "withdrawn_ids")
     class FeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,10 +68,14 @@ class ReplacementRequested(_message.Message):
     VACATED_BY_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     BEFORE_SESSION_FIELD_NUMBER: _ClassVar[int]
+    SEATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_IDS_FIELD_NUMBER: _ClassVar[int]
     vacated_by: str
     features: _containers.ScalarMap[str, str]
     before_session: int
-    def __init__(self, vacated_by: _Optional[str] = ..., features: _Optional[_Mapping[str, str]] = ..., before_session: _Optional[int] = ...) -> None: ...
+    seated_ids: _containers.RepeatedScalarFieldContainer[str]
+    withdrawn_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vacated_by: _Optional[str] = ..., features: _Optional[_Mapping[str, str]] = ..., before_session: _Optional[int] = ..., seated_ids: _Optional[_Iterable[str]] = ..., withdrawn_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AttendanceFlagged(_message.Message):
     __slots__ = ("member_id", "hours_attended", "hours_held", "min_share")

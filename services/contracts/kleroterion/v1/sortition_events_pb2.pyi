@@ -1,8 +1,8 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -28,30 +28,63 @@ class DistributionComputed(_message.Message):
     max_rounding_deviation: float
     def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., max_rounding_deviation: _Optional[float] = ...) -> None: ...
 
+class PanelMember(_message.Message):
+    __slots__ = ("member_id", "features")
+    class FeaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    features: _containers.ScalarMap[str, str]
+    def __init__(self, member_id: _Optional[str] = ..., features: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class QuotaRange(_message.Message):
+    __slots__ = ("feature", "value", "min", "max")
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    value: str
+    min: int
+    max: int
+    def __init__(self, feature: _Optional[str] = ..., value: _Optional[str] = ..., min: _Optional[int] = ..., max: _Optional[int] = ...) -> None: ...
+
 class PanelDrawn(_message.Message):
-    __slots__ = ("run_id", "lottery_sha256", "seed", "panel_index", "member_ids")
+    __slots__ = ("run_id", "lottery_sha256", "seed", "panel_index", "member_ids", "members", "quotas")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     PANEL_INDEX_FIELD_NUMBER: _ClassVar[int]
     MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    QUOTAS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     lottery_sha256: str
     seed: str
     panel_index: int
     member_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, run_id: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., seed: _Optional[str] = ..., panel_index: _Optional[int] = ..., member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    members: _containers.RepeatedCompositeFieldContainer[PanelMember]
+    quotas: _containers.RepeatedCompositeFieldContainer[QuotaRange]
+    def __init__(self, run_id: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., seed: _Optional[str] = ..., panel_index: _Optional[int] = ..., member_ids: _Optional[_Iterable[str]] = ..., members: _Optional[_Iterable[_Union[PanelMember, _Mapping]]] = ..., quotas: _Optional[_Iterable[_Union[QuotaRange, _Mapping]]] = ...) -> None: ...
 
 class SubstitutesDrawn(_message.Message):
-    __slots__ = ("run_id", "substitute_ids", "lottery_sha256", "panel_index", "uncovered_member_ids")
+    __slots__ = ("run_id", "substitute_ids", "lottery_sha256", "panel_index", "uncovered_member_ids", "substitutes")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SUBSTITUTE_IDS_FIELD_NUMBER: _ClassVar[int]
     LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
     PANEL_INDEX_FIELD_NUMBER: _ClassVar[int]
     UNCOVERED_MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    SUBSTITUTES_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     substitute_ids: _containers.RepeatedScalarFieldContainer[str]
     lottery_sha256: str
     panel_index: int
     uncovered_member_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, run_id: _Optional[str] = ..., substitute_ids: _Optional[_Iterable[str]] = ..., lottery_sha256: _Optional[str] = ..., panel_index: _Optional[int] = ..., uncovered_member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    substitutes: _containers.RepeatedCompositeFieldContainer[PanelMember]
+    def __init__(self, run_id: _Optional[str] = ..., substitute_ids: _Optional[_Iterable[str]] = ..., lottery_sha256: _Optional[str] = ..., panel_index: _Optional[int] = ..., uncovered_member_ids: _Optional[_Iterable[str]] = ..., substitutes: _Optional[_Iterable[_Union[PanelMember, _Mapping]]] = ...) -> None: ...

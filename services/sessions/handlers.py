@@ -1,0 +1,53 @@
+"""Events in: the platform's ``assembly_created`` and sortition's ``panel_drawn`` and
+``substitutes_drawn`` (which carry the members' stratification features and the quotas),
+each applied once per event id, with the events its change causes enqueued in the same
+transaction."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+from services.common import audit, events, storage
+from services.common.service import ServiceContext
+from services.sessions import models as m
+from services.sessions import outgoing, queries, seats
+
+CONSUMER_GROUP = "sessions"
+CONSUMED = ("assembly_created", "panel_drawn", "substitutes_drawn")
+
+
+def _drawn(ids, people) -> list[tuple[str, dict]]:
+    """(member id, features) in the draw's order; ``member_ids``/``substitute_ids`` stay the
+    order of record, and an event from before features travelled gives empty features."""
+    features = {p.member_id: dict(p.features) for p in people}
+    order = list(ids) or [p.member_id for p in people]
+    return [(member_id, features.get(member_id, {})) for member_id in order]
+
+
+def handle_event(ctx: ServiceContext, envelope) -> None:
+    """Apply an event from sortition or the platform, once per event id."""
+    payload = events.payload_of(envelope)
+    assembly_id = envelope.assembly_id
+    with ctx.engine.begin() as conn:
+        if not storage.apply_once(conn, CONSUMER_GROUP, envelope.event_id):
+            return
+        out: list = []
+        if envelope.event_type == "assembly_created":
+            if not queries.assembly_exists(conn, assembly_id):
+                conn.execute(m.assemblies.insert().values(
+                    id=assembly_id, name=payload.name or assembly_id, format=payload.format,
+                    seats=payload.seats, created_at=datetime.now(timezone.utc)))
+        elif envelope.event_type == "panel_drawn":
+            seats.seat_panel(conn, assembly_id, _drawn(payload.member_ids, payload.members),
+                             [{"feature": q.feature, "value": q.value, "min": q.min, "max": q.max}
+                              for q in payload.quotas])
+        elif envelope.event_type == "substitutes_drawn":
+            seats.list_substitutes(conn, assembly_id,
+                                   _drawn(payload.substitute_ids, payload.substitutes))
+            if queries.assembly_exists(conn, assembly_id):
+                out = seats.fill_open_vacancies(conn, assembly_id)
+        audit.record(conn, actor=envelope.producer or "bus", role="event",
+                     action=f"event.{envelope.event_type}", target=f"assembly:{assembly_id}",
+                     detail={"event_id": envelope.event_id})
+        outgoing.enqueue(conn, ctx, assembly_id, out)
+    outgoing.publish(ctx)

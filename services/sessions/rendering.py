@@ -1,0 +1,61 @@
+"""What the server-rendered pages share: their Danish and English words, the language a
+request asks for, local times, and the printable table plan (PDF)."""
+from __future__ import annotations
+
+import io
+from zoneinfo import ZoneInfo
+
+from flask import request
+
+from services.sessions import programme
+
+TEXT = {
+    "da": {"programme": "Program", "session": "Møde", "place": "Sted", "host": "Vært",
+           "hours": "timer", "agenda": "Dagsorden", "experts": "Eksperter og interessenter",
+           "members": "Medlemmer", "seated": "medlemmer har sæde", "named": "Med navn (samtykke)",
+           "calendar": "Hent kalender (iCal)", "table_plan": "Bordplan", "table": "Bord",
+           "minutes": "min", "held": "afholdt", "planned": "Planlagte timer",
+           "check_in": "Indtjekning", "token": "Adgangsnøgle", "present": "Til stede",
+           "load": "Hent medlemmer", "saved": "Gemt", "language": "English",
+           "kinds": {"expert_talk": "Ekspertoplæg", "stakeholder_hearing": "Høring af interessenter",
+                     "group_work": "Gruppearbejde", "plenary": "Plenum", "voting": "Afstemning",
+                     "expert": "Ekspert", "stakeholder": "Interessent"}},
+    "en": {"programme": "Programme", "session": "Session", "place": "Place", "host": "Host",
+           "hours": "hours", "agenda": "Agenda", "experts": "Experts and stakeholders",
+           "members": "Members", "seated": "members hold a seat", "named": "Named (with consent)",
+           "calendar": "Download calendar (iCal)", "table_plan": "Table plan", "table": "Table",
+           "minutes": "min", "held": "held", "planned": "Planned hours",
+           "check_in": "Check-in", "token": "Access token", "present": "Present",
+           "load": "Load members", "saved": "Saved", "language": "Dansk",
+           "kinds": {"expert_talk": "Expert talk", "stakeholder_hearing": "Stakeholder hearing",
+                     "group_work": "Group work", "plenary": "Plenary", "voting": "Voting",
+                     "expert": "Expert", "stakeholder": "Stakeholder"}},
+}
+
+
+def lang() -> str:
+    asked = request.args.get("lang", "da")
+    return asked if asked in TEXT else "da"
+
+
+def local_time(ctx):
+    zone = ZoneInfo(ctx.settings.timezone)
+    return lambda dt: programme.utc(dt).astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
+def table_plan_pdf(assembly, session, slots, names) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+
+    styles = getSampleStyleSheet()
+    story = [Paragraph(f"{assembly['name']} — {session['title']}", styles["Title"])]
+    for slot in slots:
+        story.append(Paragraph(slot["item"]["title"], styles["Heading2"]))
+        for number, table in enumerate(slot["tables"], start=1):
+            story.append(Paragraph(f"Bord {number}", styles["Heading3"]))
+            story.append(Table([[names.get(x) or x] for x in table]))
+            story.append(Spacer(1, 6))
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4, title=f"{assembly['name']} {session['title']}").build(story)
+    return buf.getvalue()
