@@ -16,6 +16,7 @@ from services.common.web import ApiError
 from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested
 from services.registry import lottery, models, pool
 from services.registry.geography import municipalities, resolve_scope
+from services.registry.dispatch import event_ids
 from services.registry.importer import ColumnMapping, MappingError, import_extract
 
 blueprint = Blueprint("registry_api", __name__)
@@ -208,9 +209,10 @@ def _template(conn, template_id: str):
     return row
 
 
+# A fictitious person every built-in channel can reach (Digital Post needs a CPR number).
 _SAMPLE = Recipient(invitation_id="preview", code="PREVIEW234", language="da",
                     name="Eksempel Borger", address_lines=("Eksempelvej 1",), postcode="1000",
-                    email="preview@example.invalid", phone="+4500000000")
+                    email="preview@example.invalid", phone="+4500000000", cpr="0101000000")
 
 
 @blueprint.post("/api/assemblies/<assembly_id>/templates")
@@ -246,8 +248,10 @@ def _render_all(ctx, row, recipient: Recipient) -> dict:
     fields = {"assembly": assembly["name"], "code": recipient.code,
               "signup_url": assembly["signup_url"]}
     filled = {k: v.format_map(_Keep(fields)) for k, v in text.items()}
+    # A channel that cannot reach this recipient cannot render for them either (Digital
+    # Post without a CPR number); the others still preview and test-send.
     return {name: ch.render(recipient, filled, assembly)
-            for name, ch in ctx.dispatcher.channels.items()}
+            for name, ch in ctx.dispatcher.channels.items() if ch.can_reach(recipient)}
 
 
 @blueprint.post("/api/templates/<template_id>/preview")
@@ -435,12 +439,14 @@ def send_rollout(rollout_id):
                      .values(status="sending", template_id=template_id))
         _audit(conn, "rollout.send", f"rollout:{rollout_id}",
                {"template_id": template_id, "invitations": len(ids)})
-    for invitation_id in ids:
+    # Published without waiting for each acknowledgement; one flush waits for them all.
+    stamp = datetime.now(timezone.utc)
+    for invitation_id, event_id in zip(ids, event_ids(len(ids))):
         ctx.bus.publish(events.new_event(
             InvitationRequested(invitation_id=invitation_id, rollout_id=rollout_id,
                                 template_id=template_id, purpose="invitation"),
             assembly_id=rollout.assembly_id, region=ctx.settings.region, producer="registry",
-            correlation_id=rollout_id), key=invitation_id)
+            correlation_id=rollout_id, event_id=event_id, occurred_at=stamp), key=invitation_id)
     ctx.bus.flush()
     return jsonify(id=rollout_id, requested=len(ids)), 202
 

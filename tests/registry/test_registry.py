@@ -428,3 +428,28 @@ def test_key_is_required_off_sqlite(tmp_path):
     bad = Settings.from_env({"KLERO_REGISTRY_ENCRYPTION_KEY": "c2hvcnQ="}, data_dir=str(tmp_path))
     with pytest.raises(SettingsError, match="32 bytes"):
         crypto.load_key(bad)
+
+
+def test_preview_and_test_send_skip_channels_that_cannot_reach(make_registry):
+    # Digital Post cannot render for a recipient without a CPR number; that must not break
+    # the preview or a test letter sent to an address only.
+    dp = Outbox("digital_post", reach=lambda r: r.cpr is not None)
+    letter = Outbox("letter", reach=lambda r: bool(r.address_lines))
+
+    def render(recipient, template, assembly, _orig=dp.render):
+        if recipient.cpr is None:
+            raise ValueError("recipient.cpr: Digital Post needs a valid CPR number")
+        return _orig(recipient, template, assembly)
+
+    dp.render = render
+    app, ctx, api = setup(make_registry, dp, letter, n=3)
+    t = api.post("/api/assemblies/a1/templates", {"content": {"da": {"subject": "S",
+                                                                     "body": "Kode {code}"}}})
+    tid = t.json["id"]
+    preview = api.post(f"/api/templates/{tid}/preview", {"language": "da"})
+    assert preview.status_code == 200, preview.json
+    assert set(preview.json["previews"]) == {"digital_post", "letter"}
+    r = api.post(f"/api/templates/{tid}/test-send",
+                 {"channel": "letter", "recipient": {"name": "Test", "address": "Vej 1",
+                                                     "postcode": "1000"}})
+    assert r.status_code == 200, r.json
