@@ -1,0 +1,347 @@
+"""The transparent draw: a published uniform lottery over m panels and a public seed.
+
+Following Flanigan, Kehne and Procaccia ("Fair sortition made transparent", NeurIPS 2021),
+the fair distribution (a few hundred panels with irrational-looking weights) is rounded to a
+*uniform* lottery over m panels (default 1000): panel j of the distribution is listed c_j
+times, sum c_j = m. Anyone can then check the draw by hand: the list is published with its
+SHA-256 before the seed exists, and the seed picks one line of the list.
+
+Rounding (``round_counts``):
+
+1. Dependent (pipage) rounding of x = m * weights: two fractional entries at a time move
+   mass between them until one is integral, choosing the direction at random with the
+   probabilities that keep E[c_j] = x_j. The sum stays m exactly, and because the moves are
+   negatively correlated, a person's count stays close to m * p_i.
+2. Local search on the result: while some person's deviation |c.person / m - p_i| is the
+   largest, move one copy from a panel to another panel of the support if that lowers the
+   largest deviation (ties broken by the sum of squared deviations). Only panels of the
+   distribution are ever used, so every panel in the lottery meets every quota.
+
+The deviation actually reached is reported per person and as its maximum; FKP show that
+O(sqrt(log n) / m)-type errors are reachable, and the local search usually lands well below
+1/m * k for the instances we run.
+
+Draw (``panel_index``), specified so it can be recomputed without this code::
+
+    seed'   = NFC-normalised seed with surrounding whitespace removed (must be non-empty)
+    for c in 0, 1, 2, ...:
+        h = SHA-256(UTF-8("kleroterion-draw/1\\n" + lottery_sha256_hex + "\\n" + seed' + "\\n" + str(c)))
+        v = int(h, big-endian)
+        if v < 2**256 - (2**256 mod m): return v mod m
+
+Rejection of the top sliver makes every index exactly equally likely (no modulo bias); the
+probability that even one retry is needed is below m / 2**256.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+import unicodedata
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from services.sortition.engine.model import Distribution, Instance
+
+LOTTERY_FORMAT = "kleroterion-lottery/1"
+DRAW_DOMAIN = "kleroterion-draw/1"
+DEFAULT_LOTTERY_SIZE = 1000
+_FRAC_EPS = 1e-9
+
+
+class LotteryError(ValueError):
+    """A lottery file or draw input that cannot be used; ``field`` names the part."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+# ---- rounding -------------------------------------------------------------------------------
+
+def _pipage(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    counts = np.floor(x + _FRAC_EPS).astype(np.int64)
+    frac = x - counts
+    frac[np.abs(frac) < _FRAC_EPS] = 0.0
+    open_ = [j for j in np.flatnonzero(frac > _FRAC_EPS)]
+    rng.shuffle(open_)
+    while len(open_) >= 2:
+        a, b = open_[-1], open_[-2]
+        fa, fb = frac[a], frac[b]
+        up = min(1.0 - fa, fb)     # a rises, b falls
+        down = min(fa, 1.0 - fb)   # a falls, b rises
+        if rng.random() < down / (up + down):
+            fa, fb = fa + up, fb - up
+        else:
+            fa, fb = fa - down, fb + down
+        frac[a], frac[b] = fa, fb
+        for j in (a, b):
+            if frac[j] <= _FRAC_EPS or frac[j] >= 1.0 - _FRAC_EPS:
+                counts[j] += int(round(frac[j]))
+                frac[j] = 0.0
+                open_.remove(j)
+    for j in open_:  # only float dust can be left here
+        counts[j] += int(round(frac[j]))
+    return counts
+
+
+def _fix_total(counts: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
+    # Float dust in the weights can leave the total one off; settle it where it hurts least.
+    while counts.sum() > m:
+        j = int(np.argmax(np.where(counts > 0, counts - x, -np.inf)))
+        counts[j] -= 1
+    while counts.sum() < m:
+        counts[int(np.argmax(x - counts))] += 1
+    return counts
+
+
+def _improve(counts: np.ndarray, incidence: np.ndarray, p: np.ndarray, m: int,
+             time_budget: float, max_steps: int) -> np.ndarray:
+    """Single-copy moves that lower the largest per-person deviation."""
+    deadline = time.monotonic() + time_budget
+    inc = incidence.astype(np.float32)
+    d = (counts @ incidence) / m - p
+    for _ in range(max_steps):
+        if time.monotonic() > deadline:
+            break
+        worst = int(np.argmax(np.abs(d)))
+        cur_max = float(abs(d[worst]))
+        cur_sq = float(d @ d)
+        has = incidence[:, worst]
+        # An over-represented person must lose a copy of a panel they sit on, and an
+        # under-represented one gain one; the other panel of the move must differ there.
+        if d[worst] > 0:
+            src = np.flatnonzero(has & (counts > 0))
+            dst = np.flatnonzero(~has)
+        else:
+            src = np.flatnonzero(~has & (counts > 0))
+            dst = np.flatnonzero(has)
+        if len(src) == 0 or len(dst) == 0:
+            break
+        # Rank pairs by the change of the sum of squares (exact and cheap), then judge the
+        # best few by the largest deviation, which is what is reported.
+        s = inc @ d.astype(np.float32)
+        # Bounded candidate sets keep a step O(k * 64 * 256) on pools with thousands of panels.
+        src = src[np.argsort(-s[src], kind="stable")[:64]]
+        dst = dst[np.argsort(s[dst], kind="stable")[:256]]
+        overlap = inc[src] @ inc[dst].T
+        size = inc.sum(axis=1)
+        delta = (2.0 / m) * (s[dst][None, :] - s[src][:, None]) + (
+            size[src][:, None] + size[dst][None, :] - 2.0 * overlap) / (m * m)
+        flat = np.argsort(delta, axis=None)[:24]
+        best = None
+        for f in flat:
+            a, b = src[f // len(dst)], dst[f % len(dst)]
+            nd = d + (incidence[b].astype(float) - incidence[a]) / m
+            key = (float(np.abs(nd).max()), float(nd @ nd))
+            if best is None or key < best[0]:
+                best = (key, a, b, nd)
+        if best is None or best[0] >= (cur_max - 1e-15, cur_sq - 1e-15):
+            break
+        _, a, b, d = best
+        counts[a] -= 1
+        counts[b] += 1
+    return counts
+
+
+def round_counts(distribution: Distribution, n_people: int, m: int = DEFAULT_LOTTERY_SIZE, *,
+                 seed: int = 0, time_budget: float = 10.0, max_steps: int = 20000) -> np.ndarray:
+    """Integer copies per panel of ``distribution`` (summing to m) whose uniform lottery
+    keeps every person's selection probability close to the distribution's."""
+    if m < 1:
+        raise LotteryError("lottery_size", f"must be at least 1, got {m}")
+    w = np.clip(np.asarray(distribution.weights, dtype=float), 0.0, None)
+    if len(w) == 0 or w.sum() <= 0:
+        raise LotteryError("distribution", "has no panel with positive weight")
+    w = w / w.sum()
+    x = m * w
+    rng = np.random.default_rng(seed)
+    counts = _fix_total(_pipage(x, rng), x, m)
+    incidence = panel_incidence(distribution.panels, n_people)
+    p = np.asarray(distribution.probabilities, dtype=float)
+    return _improve(counts, incidence, p, m, time_budget, max_steps)
+
+
+def panel_incidence(panels: Sequence[Sequence[int]], n_people: int) -> np.ndarray:
+    inc = np.zeros((len(panels), n_people), dtype=bool)
+    for j, panel in enumerate(panels):
+        inc[j, list(panel)] = True
+    return inc
+
+
+# ---- the published lottery ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lottery:
+    """A uniform lottery over ``panels`` (each a sorted tuple of pseudonymous ids; a panel
+    listed c times has chance c/m). ``data`` is the exact published file; ``sha256`` its
+    hash."""
+
+    panels: tuple[tuple[str, ...], ...]
+    seats: int
+    algorithm: str
+    pool_sha256: str
+    data: bytes
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.panels)
+
+    def probabilities(self, ids: Sequence[str]) -> np.ndarray:
+        pos = {pid: i for i, pid in enumerate(ids)}
+        out = np.zeros(len(ids))
+        for panel in self.panels:
+            for pid in panel:
+                out[pos[pid]] += 1
+        return out / self.size
+
+
+def canonical_bytes(obj: dict) -> bytes:
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            + "\n").encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pool_sha256(instance: Instance) -> str:
+    """A fingerprint of everything the distribution depends on, so a lottery can be tied to
+    the pool it was computed for without publishing anyone's features."""
+    obj = {
+        "people": sorted([p.id, sorted(p.features.items()), p.household or ""]
+                         for p in instance.people),
+        "quotas": [[q.feature, q.value, q.min, q.max] for q in instance.quotas],
+        "seats": instance.seats,
+        "already_selected": sorted(instance.already_selected),
+        "one_per_household": bool(instance.one_per_household),
+    }
+    return sha256_hex(canonical_bytes(obj))
+
+
+def build_lottery(instance: Instance, distribution: Distribution, counts: np.ndarray) -> Lottery:
+    ids = [p.id for p in instance.people]
+    listed: list[tuple[str, ...]] = []
+    for panel, c in zip(distribution.panels, counts):
+        members = tuple(sorted(ids[i] for i in panel))
+        listed.extend([members] * int(c))
+    # Sorted so the list depends only on its content, not on solver order.
+    listed.sort()
+    obj = {
+        "format": LOTTERY_FORMAT,
+        "algorithm": distribution.algorithm,
+        "seats": instance.seats,
+        "size": len(listed),
+        "pool_sha256": pool_sha256(instance),
+        "panels": [list(p) for p in listed],
+    }
+    data = canonical_bytes(obj)
+    return Lottery(tuple(listed), instance.seats, distribution.algorithm, obj["pool_sha256"],
+                   data, sha256_hex(data))
+
+
+@dataclass(frozen=True)
+class RoundedLottery:
+    lottery: Lottery
+    # Per person (instance order): chance in the published lottery and its deviation from
+    # the computed distribution.
+    lottery_probabilities: np.ndarray
+    deviations: np.ndarray
+
+    @property
+    def max_deviation(self) -> float:
+        return float(np.abs(self.deviations).max(initial=0.0))
+
+
+def make_lottery(instance: Instance, distribution: Distribution, m: int = DEFAULT_LOTTERY_SIZE,
+                 *, seed: int = 0, time_budget: float = 10.0) -> RoundedLottery:
+    """Round ``distribution`` to a uniform lottery over m panels and serialise it."""
+    counts = round_counts(distribution, len(instance.people), m, seed=seed,
+                          time_budget=time_budget)
+    lottery = build_lottery(instance, distribution, counts)
+    lp = lottery.probabilities([p.id for p in instance.people])
+    return RoundedLottery(lottery, lp, lp - np.asarray(distribution.probabilities, dtype=float))
+
+
+def parse_lottery(data: bytes) -> Lottery:
+    """Read a published lottery file. It must be exactly canonical, so that one list has one
+    hash and nobody can argue about whitespace or ordering."""
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LotteryError("lottery", f"not a JSON file ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("format") != LOTTERY_FORMAT:
+        raise LotteryError("lottery.format", f"expected {LOTTERY_FORMAT!r}")
+    panels = obj.get("panels")
+    if not isinstance(panels, list) or not panels:
+        raise LotteryError("lottery.panels", "must be a non-empty list")
+    seats = obj.get("seats")
+    for j, panel in enumerate(panels):
+        if not isinstance(panel, list) or not all(isinstance(i, str) for i in panel):
+            raise LotteryError(f"lottery.panels[{j}]", "must be a list of ids")
+        if panel != sorted(set(panel)):
+            raise LotteryError(f"lottery.panels[{j}]", "ids must be distinct and sorted")
+        if len(panel) != seats:
+            raise LotteryError(f"lottery.panels[{j}]", f"has {len(panel)} ids for {seats} seats")
+    if panels != sorted(panels):
+        raise LotteryError("lottery.panels", "must be sorted")
+    if obj.get("size") != len(panels):
+        raise LotteryError("lottery.size", f"says {obj.get('size')} but {len(panels)} panels are listed")
+    if canonical_bytes(obj) != data:
+        raise LotteryError("lottery", "is not in canonical form (sorted keys, no spaces, one "
+                                      "trailing newline); it was changed after publication")
+    return Lottery(tuple(tuple(p) for p in panels), int(seats), str(obj.get("algorithm", "")),
+                   str(obj.get("pool_sha256", "")), data, sha256_hex(data))
+
+
+# ---- the draw -------------------------------------------------------------------------------
+
+def normalize_seed(seed: str) -> str:
+    text = unicodedata.normalize("NFC", seed or "").strip()
+    if not text:
+        raise LotteryError("seed", "is empty")
+    return text
+
+
+def panel_index(lottery_sha256: str, seed: str, m: int) -> int:
+    """The documented, deterministic draw (see the module docstring)."""
+    if m < 1:
+        raise LotteryError("lottery_size", f"must be at least 1, got {m}")
+    seed_n = normalize_seed(seed)
+    span = 1 << 256
+    limit = span - span % m
+    for counter in itertools.count():
+        msg = f"{DRAW_DOMAIN}\n{lottery_sha256}\n{seed_n}\n{counter}".encode("utf-8")
+        v = int.from_bytes(hashlib.sha256(msg).digest(), "big")
+        if v < limit:
+            return v % m
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    panel_index: int
+    panel: tuple[str, ...]
+    lottery_sha256: str
+    seed: str
+    size: int
+
+
+def draw(lottery: Lottery, seed: str) -> DrawResult:
+    index = panel_index(lottery.sha256, seed, lottery.size)
+    return DrawResult(index, lottery.panels[index], lottery.sha256, normalize_seed(seed),
+                      lottery.size)
+
+
+def verify(data: bytes, seed: str, expect_sha256: str | None = None) -> DrawResult:
+    """Recompute the hash and the drawn panel from a published file and the seed."""
+    digest = sha256_hex(data)
+    if expect_sha256 is not None and digest != expect_sha256.strip().lower():
+        raise LotteryError("lottery", f"SHA-256 is {digest}, the published hash is "
+                                      f"{expect_sha256.strip().lower()}")
+    return draw(parse_lottery(data), seed)

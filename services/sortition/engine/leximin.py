@@ -1,0 +1,348 @@
+"""Exact LEXIMIN by column generation (after Flanigan, Gölz, Gupta, Hennig, Procaccia,
+"Fair algorithms for selecting citizens' assemblies", Nature 596, 2021).
+
+Each round maximises the lowest probability z among the types not yet fixed, subject to
+the fixed types keeping their values:
+
+    max z  s.t.  sum_P lam_P c_{P,t}/n_t >= z (t unfixed),  >= v_t (t fixed),
+                 sum_P lam_P = 1,  lam >= 0,
+
+over panels P given as counts c_{P,t} per type. The LP is solved over a growing set of
+panels; its duals (y_t >= 0 with sum over unfixed = 1, and mu) price new panels: a panel
+improves the LP iff sum_t y_t c_{P,t}/n_t > mu. A swap local search finds most improving
+panels; an integer program (HiGHS) proves that none is left.
+
+Ending a round, we compute a *maximum-support* optimal dual (an LP over the cone of optimal
+duals, maximising the number of types with positive weight) and verify it with one exact
+pricing IP. By complementary slackness every type with positive weight in an optimal dual
+has probability exactly z in every optimal solution, and strict complementarity says the
+maximum-support dual catches all such types, so each round fixes a whole probability level
+instead of one type. The first round's verified dual is the distribution's certificate.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from ._highs import INF, pass_model, quiet_highs, rows_to_csr
+from .pricing import Pricer
+from .problem import Problem, SolveCancelled
+
+
+@dataclass
+class TypeSolution:
+    columns: np.ndarray  # (J, T) counts of the panels with positive weight
+    weights: np.ndarray  # (J,)
+    type_prob: np.ndarray  # (T,)
+    cert_weights: np.ndarray | None  # (T,) type weights of the first round's dual, sum 1
+    cert_bound: float | None
+    info: dict = field(default_factory=dict)
+
+
+class ColumnGeneration:
+    def __init__(self, problem: Problem, *, tolerance=1e-6, progress=None, should_stop=None,
+                 seed=None, phase="leximin"):
+        self.p = problem
+        self.T = problem.n_types
+        self.n = problem.sizes.astype(np.float64)
+        self.tol = float(tolerance)
+        self.fix_slack = self.tol * 0.1
+        self.progress = progress
+        self.should_stop = should_stop
+        self.phase = phase
+        self.rng = np.random.default_rng(seed if seed is not None else 0)
+        self.pricer = Pricer(problem)
+        self.max_solutions = 0
+        self.verify_ips = 0
+        self.verify_attempts = 0
+        import os
+        self.use_heuristic = os.environ.get("KLERO_NOHEUR") is None
+        self.cols = np.zeros((64, self.T), dtype=np.int32)
+        self.J = 0
+        self.keys: set[bytes] = set()
+        self.fixed = np.zeros(self.T, dtype=bool)
+        self.fixed_value = np.zeros(self.T)
+        self.iterations = 0
+        self.t0 = time.perf_counter()
+        self._build_master()
+
+    # ---- master LP -------------------------------------------------------------------------
+    def _build_master(self):
+        T = self.T
+        h = quiet_highs()
+        # column 0 is z; rows 0..T-1 are types, row T is sum lam = 1
+        starts = np.zeros(T + 2, dtype=np.int64)
+        starts[1:T + 1] = np.arange(1, T + 1)
+        starts[T + 1] = T
+        idx = np.zeros(T, dtype=np.int64)
+        val = -np.ones(T)
+        rlo = np.concatenate([np.zeros(T), [1.0]])
+        rhi = np.concatenate([np.full(T, INF), [1.0]])
+        pass_model(h, np.array([1.0]), np.array([-INF]), np.array([INF]), rlo, rhi,
+                   starts, idx, val, maximize=True)
+        h.setOptionValue("solver", "simplex")
+        self.master = h
+
+    def add_columns(self, xs) -> int:
+        new = []
+        for x in xs:
+            if x is None:
+                continue
+            x = np.asarray(x, dtype=np.int32)
+            key = x.tobytes()
+            if key in self.keys:
+                continue
+            self.keys.add(key)
+            new.append(x)
+        if not new:
+            return 0
+        while self.J + len(new) > len(self.cols):
+            self.cols = np.concatenate([self.cols, np.zeros_like(self.cols)])
+        starts, indices, values = [], [], []
+        nnz = 0
+        for x in new:
+            self.cols[self.J] = x
+            self.J += 1
+            nz = np.flatnonzero(x)
+            starts.append(nnz)
+            indices.append(nz)
+            indices.append([self.T])
+            values.append(x[nz] / self.n[nz])
+            values.append([1.0])
+            nnz += len(nz) + 1
+        m = len(new)
+        self.master.addCols(m, np.zeros(m), np.zeros(m), np.full(m, INF), nnz,
+                            np.array(starts, dtype=np.int32),
+                            np.concatenate(indices).astype(np.int32),
+                            np.concatenate(values).astype(np.float64))
+        return m
+
+    def solve_master(self):
+        h = self.master
+        h.run()
+        st = h.getModelStatus()
+        if st != highspy.HighsModelStatus.kOptimal:
+            # a fresh start from scratch sometimes cures numerical trouble
+            h.clearSolver()
+            h.run()
+            st = h.getModelStatus()
+            if st != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"master LP ended with {h.modelStatusToString(st)}")
+        sol = h.getSolution()
+        rd = np.asarray(sol.row_dual)
+        y = rd[:self.T]
+        unfixed = ~self.fixed
+        sgn = 1.0 if y[unfixed].sum() >= 0 else -1.0
+        y = np.maximum(sgn * y, 0.0)
+        z = float(np.asarray(sol.col_value)[0])
+        lam = np.asarray(sol.col_value)[1:1 + self.J]
+        w = y / self.n
+        values = self.cols[:self.J] @ w
+        mu = float(values[lam > 1e-12].max()) if np.any(lam > 1e-12) else float(values.max())
+        return z, y, mu, lam, values
+
+    def _check(self, z):
+        self.iterations += 1
+        if self.should_stop is not None and self.should_stop():
+            raise SolveCancelled(f"{self.phase} cancelled after {self.iterations} iterations")
+        if self.progress is not None:
+            self.progress(self.phase, self.iterations, float(z))
+
+    # ---- maximum-support dual ------------------------------------------------------------------
+    def _build_support(self):
+        """The persistent LP behind support_dual (rows for panels are added as they come)."""
+        T = self.T
+        h = quiet_highs()
+        ncol = 2 * T + 1  # y (T), mu, s (T)
+        cost = np.concatenate([np.zeros(T + 1), np.ones(T)])
+        lo = np.concatenate([np.zeros(T), [-INF], np.zeros(T)])
+        hi = np.concatenate([np.full(T, INF), [INF], np.zeros(T)])
+        rows = [(np.array([T]), np.array([1.0])), (np.arange(T), np.ones(T))]
+        rows += [(np.array([T + 1 + t, t]), np.array([1.0, -1.0])) for t in range(T)]
+        starts, idx, val = rows_to_csr(rows)
+        rlo = np.concatenate([[-INF, 1.0], np.full(T, -INF)])
+        rhi = np.concatenate([[0.0, 1.0], np.zeros(T)])
+        pass_model(h, cost, lo, hi, rlo, rhi, starts, idx, val, maximize=True)
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        h.setOptionValue("solver", "simplex")
+        self.sup = h
+        self.sup_rows = 0
+        self.sup_fixed = np.zeros(T, dtype=bool)
+
+    def support_dual(self, z: float):
+        """An optimal dual of the current restricted master with as many unfixed types as
+        possible carrying real weight: over duals (y, mu) with sum_U y = 1 and value <= z,
+        maximise sum_U min(y_t, delta). Only types with y_t >= delta/10 are returned in the
+        support, so that the verification's round-off (divided by y_t) stays negligible."""
+        if not hasattr(self, "sup"):
+            self._build_support()
+        h, T = self.sup, self.T
+        if self.sup_rows < self.J:
+            cols = self.cols[self.sup_rows:self.J]
+            inv_n = 1.0 / self.n
+            rows = []
+            for c in cols:
+                nz = np.flatnonzero(c)
+                rows.append((np.concatenate([nz, [T]]), np.concatenate([c[nz] * inv_n[nz], [-1.0]])))
+            starts, idx, val = rows_to_csr(rows)
+            m = len(rows)
+            h.addRows(m, np.full(m, -INF), np.zeros(m), len(idx), starts[:-1].astype(np.int32),
+                      idx.astype(np.int32), val)
+            self.sup_rows = self.J
+        for t in np.flatnonzero(self.fixed & ~self.sup_fixed):
+            h.changeCoeff(0, int(t), -(self.fixed_value[t] - self.fix_slack))
+            h.changeCoeff(1, int(t), 0.0)
+            self.sup_fixed[t] = True
+        U = np.flatnonzero(~self.fixed)
+        delta = 1.0 / (4 * len(U))
+        ub = np.where(self.fixed, 0.0, delta)
+        h.changeColsBounds(T, np.arange(T + 1, 2 * T + 1, dtype=np.int32), np.zeros(T), ub)
+        h.changeRowBounds(0, -INF, z + self.tol * 0.01)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            h.clearSolver()
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+        v = np.asarray(h.getSolution().col_value)
+        y = np.maximum(v[:T], 0.0)
+        y = y / y[U].sum()
+        mu = float(v[T])
+        support = U[y[U] >= delta * 0.1]
+        if len(support) == 0:
+            return None
+        return y, mu, support
+
+    # ---- rounds --------------------------------------------------------------------------
+    def initial_columns(self):
+        cols = []
+        x, _, extra = self.pricer.exact(1.0 / self.n, abs_gap=1e-3)
+        if x is None:
+            return False
+        cols.append(x)
+        cols.extend(extra)
+        for _ in range(3):
+            w = self.rng.random(self.T) / self.n
+            cols.append(self.pricer.local_search(w, x))
+        self.add_columns(cols)
+        return True
+
+    def heuristic_columns(self, w, mu, values, lam, tries=1):
+        order = np.argsort(-values)
+        starts = list(order[:tries])
+        basic = np.flatnonzero(lam > 1e-12)
+        if len(basic):
+            starts.extend(self.rng.choice(basic, size=min(2, len(basic)), replace=False).tolist())
+        found = []
+        thr = mu + self.tol
+        for j in dict.fromkeys(starts):
+            x = self.pricer.local_search(w, self.cols[j].astype(np.int64))
+            if float(w @ x) > thr:
+                found.append(x)
+        return self.add_columns(found)
+
+    def _lagrangian(self, ys: np.ndarray, bound: float) -> float:
+        """Upper bound on this round's optimum from any dual y (sum over unfixed = 1)."""
+        F = self.fixed
+        return bound - float((self.fixed_value[F] - self.fix_slack) @ ys[F])
+
+    def _solve_round(self):
+        """Column generation for one round, then the types to fix.
+
+        The LP duals y0 that end column generation are proven optimal (no panel beats them),
+        so the types carrying real weight in y0 may be fixed. To fix a whole level at once we
+        try a maximum-support dual first; verifying it costs a pricing IP, and when it fails
+        repeatedly we settle for y0's support (the next round then starts almost solved)."""
+        vtol = self.tol * 0.01  # proof tolerance for fixing types
+        while True:
+            z, y, mu, lam, values = self.solve_master()
+            self._check(z)
+            wy = y / self.n
+            if self.use_heuristic and self.heuristic_columns(wy, mu, values, lam, tries=4):
+                continue
+            found, _ = self.pricer.improving(wy, mu + vtol, self.max_solutions)
+            if found:
+                self.add_columns(found)
+                continue
+            # no panel beats mu + vtol: y proves the round's optimum within vtol
+            break
+        U = ~self.fixed
+        y0, mu0, z0 = y, mu, z
+        theta = max(1e-3, 0.0)
+        support0 = np.flatnonzero(U & (y0 >= theta))
+        if len(support0) == 0:
+            support0 = np.flatnonzero(U)[[int(np.argmax(y0[U]))]]
+        attempts = 0
+        while attempts < self.verify_attempts:
+            z = max(z0, self.solve_master()[0])
+            sd = self.support_dual(z)
+            if sd is None:
+                break
+            ys, mus, support = sd
+            if len(support) <= len(support0):
+                break
+            w = ys / self.n
+            values = self.cols[:self.J] @ w
+            attempts += 1
+            if self.heuristic_columns(w, mus + vtol, values, np.zeros(self.J), tries=3):
+                continue
+            found, _ = self.pricer.improving(w, mus + vtol, self.max_solutions)
+            self.verify_ips += 1
+            if not found:
+                return z, mus + vtol, ys, mus, support
+            if not self.add_columns(found):
+                break
+        return z0, mu0 + vtol, y0, mu0, support0
+
+    def run(self, max_rounds: int | None = None, stop_when_positive: bool = False) -> TypeSolution:
+        if not self.initial_columns():
+            raise RuntimeError("no feasible panel")  # callers check feasibility first
+        cert_y = None
+        cert_bound = None
+        rounds = 0
+        z = 0.0
+        lam = None
+        levels = []
+        while not self.fixed.all():
+            z, bound, ys, mus, support = self._solve_round()
+            if len(support) == 0:
+                support = np.flatnonzero(~self.fixed)[np.argmax(ys[~self.fixed])].reshape(1)
+            if rounds == 0:
+                cert_y = ys.copy()
+                cert_bound = float(max(bound, mus))
+            rounds += 1
+            levels.append((float(z), int(len(support))))
+            self.fixed[support] = True
+            self.fixed_value[support] = z
+            for t in support:
+                self.master.changeCoeff(int(t), 0, 0.0)
+                self.master.changeRowBounds(int(t), z - self.fix_slack, INF)
+            if max_rounds is not None and rounds >= max_rounds:
+                break
+            if stop_when_positive and z > self.tol:
+                break
+        # final distribution: the master with every round's constraints
+        if self.fixed.all():
+            self.master.changeColCost(0, 0.0)
+        z_final, _, _, lam, _ = self.solve_master()
+        keep = lam > 1e-12
+        cols = self.cols[:self.J][keep]
+        weights = lam[keep] / lam[keep].sum()
+        type_prob = (weights @ cols) / self.n
+        info = {
+            "rounds": rounds,
+            "iterations": self.iterations,
+            "columns": int(self.J),
+            "pricing_ips": self.pricer.ip_calls,
+            "verify_ips": self.verify_ips,
+            "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),
+            "types": int(self.T),
+            "levels": levels,
+            # > 0 would mean a round fixed a type below what it can reach (a wrong fix)
+            "max_excess_over_fixed": float(np.max(type_prob - self.fixed_value)) if self.fixed.all() else None,
+        }
+        return TypeSolution(cols, weights, type_prob, cert_y, cert_bound, info)

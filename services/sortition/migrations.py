@@ -1,0 +1,37 @@
+"""Schema of the sortition service's own database."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+
+from services.common.storage import Migration
+
+
+def _runs(op: Operations) -> None:
+    op.create_table(
+        "sortition_runs",
+        sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("assembly_id", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("algorithm", sa.String(32), nullable=False),
+        sa.Column("pool_sha256", sa.String(64), nullable=False),
+        # The pool as the request carried it (pseudonymous ids, features, quotas): the
+        # substitutes of a drawn panel are computed from it after a restart.
+        sa.Column("pool_json", sa.Text, nullable=False),
+        sa.Column("probabilities_json", sa.Text, nullable=False),
+        sa.Column("min_probability", sa.Float, nullable=False),
+        sa.Column("gini", sa.Float, nullable=False),
+        sa.Column("lottery_json", sa.Text, nullable=False),
+        sa.Column("lottery_sha256", sa.String(64), nullable=False),
+        sa.Column("lottery_size", sa.Integer, nullable=False),
+        sa.Column("max_rounding_deviation", sa.Float, nullable=False),
+        sa.Column("seed", sa.Text, nullable=True),
+        sa.Column("panel_index", sa.Integer, nullable=True),
+        sa.Column("panel_json", sa.Text, nullable=True),
+        sa.Column("drawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("substitutes_json", sa.Text, nullable=True),
+    )
+    op.create_index("ix_sortition_runs_assembly", "sortition_runs", ["assembly_id"])
+
+
+MIGRATIONS = [Migration(1, "runs: computed distributions, published lotteries and draws", _runs)]

@@ -1,0 +1,468 @@
+"""The sortition gRPC service (proto/kleroterion/v1/sortition.proto).
+
+Health checking (grpc.health.v1, SERVING while up, NOT_SERVING during shutdown) and server
+reflection are on. A solve runs on its own thread and checks, between solver iterations,
+whether the call is still active and has time left, so a deadline or a cancelled call stops
+the solve instead of burning a core for nobody. SIGTERM stops accepting calls and gives
+running ones ``grace_seconds`` to finish.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+import uuid
+from concurrent import futures
+
+import grpc
+import numpy as np
+from google.protobuf import json_format
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common import events, storage
+from services.common.bus import Bus, ConsumerWorker, bus_from_settings
+from services.common.outbox import Outbox
+from services.contracts.kleroterion.v1 import sortition_events_pb2 as ev
+from services.contracts.kleroterion.v1 import sortition_pb2 as pb
+from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
+from services.sortition import draw as drawing
+from services.sortition.engine.distribution import ALGORITHMS, compute_distribution
+from services.sortition.engine.feasibility import FeasibilityReport, check_feasibility
+from services.sortition.engine.model import Instance, InstanceError, Person, Quota
+from services.sortition.engine.problem import SolveCancelled
+from services.sortition.engine.validation import validate_instance
+from services.sortition.models import RunStore
+from services.sortition.settings import Settings
+from services.sortition.substitutes import draw_substitutes
+from services.sortition.topup import TopUp
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SortitionService"].full_name
+FEASIBILITY_TRAILER = "kleroterion-feasibility-bin"
+MAX_LOTTERY_SIZE = 100_000
+PRODUCER = "sortition"
+EVENT_TYPES = ("distribution_computed", "panel_drawn", "substitutes_drawn")
+
+
+class RequestError(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+# ---- requests -> engine types -------------------------------------------------------------
+
+def instance_from_pool(pool: pb.Pool, field: str = "pool") -> Instance:
+    """Check the pool field by field and build the engine's Instance; errors name the field
+    by its path in the request."""
+    if pool.seats <= 0:
+        raise RequestError(f"{field}.seats", "must be positive")
+    if not pool.people:
+        raise RequestError(f"{field}.people", "the pool is empty")
+    if not pool.quotas:
+        raise RequestError(f"{field}.quotas", "at least one quota is needed")
+    quotas = []
+    categories: list[str] = []
+    for qi, q in enumerate(pool.quotas):
+        f = f"{field}.quotas[{qi}]"
+        if not q.feature.strip():
+            raise RequestError(f"{f}.feature", "is empty")
+        if not q.value.strip():
+            raise RequestError(f"{f}.value", "is empty")
+        if q.max < q.min:
+            raise RequestError(f"{f}.max", f"must be >= min ({q.min}), got {q.max}")
+        if q.HasField("min_flex") and q.min_flex > q.min:
+            raise RequestError(f"{f}.min_flex", f"must be <= min ({q.min}), got {q.min_flex}")
+        if q.HasField("max_flex") and q.max_flex < q.max:
+            raise RequestError(f"{f}.max_flex", f"must be >= max ({q.max}), got {q.max_flex}")
+        quotas.append(Quota(q.feature, q.value, q.min, q.max,
+                            q.min_flex if q.HasField("min_flex") else None,
+                            q.max_flex if q.HasField("max_flex") else None))
+        if q.feature not in categories:
+            categories.append(q.feature)
+    people = []
+    for i, p in enumerate(pool.people):
+        if not p.id.strip():
+            raise RequestError(f"{field}.people[{i}].id", "is empty")
+        for cat in categories:
+            if not p.features.get(cat, "").strip():
+                # without a value the person would escape that category's quotas
+                raise RequestError(f"{field}.people[{i}].features", f"no value for quota category {cat!r}")
+        people.append(Person(p.id, dict(p.features), p.household or None))
+    if pool.household_rule not in pb.HouseholdRule.values():
+        raise RequestError(f"{field}.household_rule", f"unknown value {pool.household_rule}")
+    instance = Instance(people=people, quotas=quotas, seats=pool.seats,
+                        already_selected=tuple(pool.already_selected),
+                        one_per_household=pool.household_rule == pb.HOUSEHOLD_RULE_ONE_PER_HOUSEHOLD)
+    try:
+        validate_instance(instance)
+    except InstanceError as exc:
+        raise RequestError(f"{field}.{exc.field}", exc.reason) from None
+    return instance
+
+
+def report_message(instance: Instance, report: FeasibilityReport) -> pb.FeasibilityReport:
+    out = pb.FeasibilityReport(feasible=report.feasible, problems=report.trivial,
+                               seconds=report.seconds, summary=report.summary(),
+                               relaxation_found=report.relaxation is not None)
+    for f, v in report.conflicting:
+        out.conflicting.add(feature=f, value=v)
+    for c in report.relaxation or ():
+        out.relaxation.add(feature=c.feature, value=c.value, old_min=c.old_min,
+                           new_min=c.new_min, old_max=c.old_max, new_max=c.new_max)
+    if report.example_panel:
+        out.example_panel.extend(instance.people[i].id for i in report.example_panel)
+    return out
+
+
+def panel_members(pool: pb.Pool, ids) -> list[ev.PanelMember]:
+    """The people ``ids`` with their answers to the quota categories only: what seating and
+    replacing them needs, and nothing the pool may carry beside (households, other columns)."""
+    categories = {q.feature for q in pool.quotas}
+    people = {p.id: p for p in pool.people}
+    return [ev.PanelMember(member_id=pid, features={k: v for k, v in people[pid].features.items()
+                                                    if k in categories})
+            for pid in ids]
+
+
+def quota_ranges(pool: pb.Pool) -> list[ev.QuotaRange]:
+    return [ev.QuotaRange(feature=q.feature, value=q.value, min=q.min, max=q.max)
+            for q in pool.quotas]
+
+
+class _Abort(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str, trailers=()):
+        super().__init__(message)
+        self.code, self.message, self.trailers = code, message, tuple(trailers)
+
+
+def _should_stop(context: grpc.ServicerContext):
+    def check() -> bool:
+        if not context.is_active():
+            return True
+        remaining = context.time_remaining()
+        return remaining is not None and remaining <= 0
+    return check
+
+
+class SortitionServicer(pb_grpc.SortitionServiceServicer):
+    def __init__(self, settings: Settings, store: RunStore, bus: Bus):
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        # Counted so that operators (and tests) can see that stopped calls stop solving.
+        self.solves_started = 0
+        self.solves_cancelled = 0
+        self.solves_discarded = 0
+        self._lock = threading.Lock()
+
+    # -- helpers --------------------------------------------------------------------------
+    def _event(self, payload, assembly_id: str, event_id: str | None = None) -> None:
+        envelope = events.new_event(payload, assembly_id=assembly_id, region=self.settings.region,
+                                    producer=PRODUCER, event_id=event_id)
+        try:
+            self.bus.publish(envelope, wait=True)
+        except Exception as exc:  # noqa: BLE001 - any bus failure is the same to the caller
+            log.error("event not published", extra={"event_type": envelope.event_type,
+                                                    "error": f"{type(exc).__name__}: {exc}"})
+            raise _Abort(grpc.StatusCode.UNAVAILABLE,
+                         f"bus: the result is stored but its event was not published ({exc}); "
+                         "retrying the call publishes it again") from None
+
+    @staticmethod
+    def _abort(context, exc: Exception):
+        if isinstance(exc, _Abort):
+            if exc.trailers:
+                context.set_trailing_metadata(exc.trailers)
+            context.abort(exc.code, exc.message)
+        if isinstance(exc, InstanceError):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{exc.field}: {exc.reason}")
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+
+    def _run(self, context, fn):
+        try:
+            return fn()
+        except (RequestError, drawing.LotteryError, InstanceError, _Abort) as exc:
+            self._abort(context, exc)
+
+    def _feasible_or_abort(self, instance: Instance) -> None:
+        report = check_feasibility(instance, time_limit=self.settings.feasibility_seconds)
+        if not report.feasible:
+            message = report_message(instance, report)
+            raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                         "pool.quotas: no panel meets the quotas: " + report.summary(),
+                         [(FEASIBILITY_TRAILER, message.SerializeToString())])
+
+    # -- rpcs -----------------------------------------------------------------------------
+    def CheckFeasibility(self, request, context):
+        def handle():
+            instance = instance_from_pool(request.pool)
+            report = check_feasibility(instance, time_limit=self.settings.feasibility_seconds)
+            return report_message(instance, report)
+        return self._run(context, handle)
+
+    def ComputeDistribution(self, request, context):
+        try:
+            algorithm, instance, m, tolerance = self._compute_args(request)
+            self._feasible_or_abort(instance)
+        except (RequestError, _Abort) as exc:
+            self._abort(context, exc)
+        started = time.monotonic()
+        updates: queue.Queue = queue.Queue()
+        should_stop = _should_stop(context)
+
+        def progress(phase: str, iteration: int, min_probability: float) -> None:
+            updates.put(pb.ComputeDistributionUpdate(progress=pb.SolveProgress(
+                phase=phase, iteration=iteration, min_probability=min_probability,
+                elapsed_seconds=time.monotonic() - started)))
+
+        def solve() -> None:
+            try:
+                distribution = compute_distribution(instance, algorithm, tolerance=tolerance,
+                                                    progress=progress, should_stop=should_stop)
+                updates.put(("late", None) if should_stop() else ("done", distribution))
+            except BaseException as exc:  # noqa: BLE001 - handed to the serving thread
+                updates.put(("error", exc))
+
+        with self._lock:
+            self.solves_started += 1
+        threading.Thread(target=solve, name="sortition-solve", daemon=True).start()
+        while True:
+            item = updates.get()
+            if isinstance(item, pb.ComputeDistributionUpdate):
+                if context.is_active():
+                    yield item
+                continue
+            kind, value = item
+            if kind == "late":
+                # Finished after the caller left: counted apart so that "cancelled" means
+                # the solver itself stopped early.
+                with self._lock:
+                    self.solves_discarded += 1
+                return
+            if kind == "error":
+                if isinstance(value, SolveCancelled):
+                    with self._lock:
+                        self.solves_cancelled += 1
+                    log.info("solve stopped: call cancelled or past its deadline")
+                    return
+                if isinstance(value, InstanceError):
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"pool.{value.field}: {value.reason}")
+                raise value
+            break
+        distribution = value
+        result = self._run(context, lambda: self._finish_run(request, instance, distribution, m,
+                                                             time.monotonic() - started))
+        yield pb.ComputeDistributionUpdate(result=result)
+
+    def _compute_args(self, request):
+        if not request.assembly_id.strip():
+            raise RequestError("assembly_id", "is required")
+        algorithm = request.algorithm or "leximin"
+        if algorithm not in ALGORITHMS:
+            raise RequestError("algorithm", f"unknown algorithm {algorithm!r}; choose one of "
+                                            f"{', '.join(ALGORITHMS)}")
+        m = request.lottery_size or self.settings.lottery_size
+        if m > MAX_LOTTERY_SIZE:
+            raise RequestError("lottery_size", f"must be at most {MAX_LOTTERY_SIZE}, got {m}")
+        tolerance = request.tolerance or 1e-6
+        if not 0 < tolerance < 0.1:
+            raise RequestError("tolerance", f"must lie in (0, 0.1), got {tolerance}")
+        return algorithm, instance_from_pool(request.pool), m, tolerance
+
+    def _finish_run(self, request, instance, distribution, m, seconds) -> pb.DistributionResult:
+        pool_hash = drawing.pool_sha256(instance)
+        # The rounding is randomised; seeding it from the pool makes a rerun reproduce the
+        # same published list.
+        rounded = drawing.make_lottery(instance, distribution, m, seed=int(pool_hash[:16], 16),
+                                       time_budget=self.settings.rounding_seconds)
+        lottery = rounded.lottery
+        run_id = str(uuid.uuid4())
+        ids = [p.id for p in instance.people]
+        probabilities = {pid: float(p) for pid, p in zip(ids, distribution.probabilities)}
+        self.store.add(
+            run_id=run_id, assembly_id=request.assembly_id, algorithm=distribution.algorithm,
+            pool_sha256=pool_hash,
+            pool_json=json_format.MessageToJson(request.pool, indent=None),
+            probabilities=probabilities, min_probability=distribution.stats.minimum,
+            gini=distribution.stats.gini, lottery_json=lottery.data,
+            lottery_sha256=lottery.sha256, lottery_size=lottery.size,
+            max_rounding_deviation=rounded.max_deviation)
+        log.info("distribution computed", extra={"run_id": run_id, "algorithm": distribution.algorithm,
+                                                 "pool_size": len(ids), "seconds": round(seconds, 3)})
+        self._event(ev.DistributionComputed(
+            run_id=run_id, algorithm=distribution.algorithm,
+            min_probability=distribution.stats.minimum, gini=distribution.stats.gini,
+            panel_count=len(distribution.panels), pool_version=pool_hash,
+            lottery_sha256=lottery.sha256, lottery_size=lottery.size,
+            max_rounding_deviation=rounded.max_deviation),
+            request.assembly_id, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/computed")))
+        s = distribution.stats
+        result = pb.DistributionResult(
+            run_id=run_id, algorithm=distribution.algorithm,
+            stats=pb.FairnessStats(min_probability=s.minimum, gini=s.gini,
+                                   geometric_mean=s.geometric_mean,
+                                   share_below_k_over_n=s.share_below_k_over_n),
+            support_size=int(np.count_nonzero(distribution.weights > 0)),
+            lottery_size=lottery.size, lottery_sha256=lottery.sha256,
+            max_rounding_deviation=rounded.max_deviation, pool_sha256=pool_hash,
+            seconds=seconds, lottery_json=lottery.data)
+        for pid, p, lp in zip(ids, distribution.probabilities, rounded.lottery_probabilities):
+            result.probabilities.add(id=pid, probability=float(p), lottery_probability=float(lp))
+        return result
+
+    def _get_run(self, run_id: str):
+        if not run_id.strip():
+            raise RequestError("run_id", "is required")
+        run = self.store.get(run_id)
+        if run is None:
+            raise _Abort(grpc.StatusCode.NOT_FOUND, f"run_id: no run {run_id!r}")
+        return run
+
+    def DrawPanel(self, request, context):
+        def handle():
+            run = self._get_run(request.run_id)
+            seed = drawing.normalize_seed(request.seed)
+            lottery = drawing.parse_lottery(run.lottery_json.encode("utf-8"))
+            if lottery.sha256 != run.lottery_sha256:
+                raise _Abort(grpc.StatusCode.DATA_LOSS,
+                             "run_id: the stored lottery no longer matches its published SHA-256")
+            result = drawing.draw(lottery, seed)
+            stored = self.store.record_draw(run.run_id, result.seed, result.panel_index, result.panel)
+            if stored.seed != result.seed:
+                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"seed: run {run.run_id} was already drawn with another seed; a "
+                             "published lottery is drawn once")
+            log.info("panel drawn", extra={"run_id": run.run_id, "panel_index": result.panel_index})
+            # Same id for the same draw: a retried call republishes, consumers apply it once.
+            pool = json_format.Parse(run.pool_json, pb.Pool())
+            self._event(ev.PanelDrawn(run_id=run.run_id, lottery_sha256=lottery.sha256,
+                                      seed=result.seed, panel_index=result.panel_index,
+                                      member_ids=list(result.panel),
+                                      members=panel_members(pool, result.panel),
+                                      quotas=quota_ranges(pool)),
+                        run.assembly_id,
+                        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/drawn")))
+            return pb.DrawPanelResponse(run_id=run.run_id, panel_ids=list(result.panel),
+                                        panel_index=result.panel_index,
+                                        lottery_sha256=lottery.sha256, lottery_size=lottery.size,
+                                        seed=result.seed)
+        return self._run(context, handle)
+
+    def DrawSubstitutes(self, request, context):
+        def handle():
+            run = self._get_run(request.run_id)
+            if run.panel_ids is None:
+                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                             "run_id: the panel has not been drawn yet (call DrawPanel first)")
+            pool = json_format.Parse(run.pool_json, pb.Pool())
+            instance = instance_from_pool(pool)
+            if request.count > len(instance.people):
+                raise RequestError("count", f"must be at most the pool size {len(instance.people)}")
+            position = {p.id: i for i, p in enumerate(instance.people)}
+            panel = [position[pid] for pid in run.panel_ids]
+            reserve = draw_substitutes(instance, panel, depth=request.depth or 1,
+                                       count=request.count or None,
+                                       seed_material=f"{run.lottery_sha256}\n{run.seed}")
+            ids = [p.id for p in instance.people]
+            sub_ids = [ids[i] for i in reserve.substitutes]
+            uncovered = [ids[j] for j in reserve.uncovered]
+            self.store.record_substitutes(run.run_id, {
+                "substitute_ids": sub_ids, "depth": request.depth or 1, "count": request.count})
+            event_key = f"{run.run_id}/substitutes/{request.depth}/{request.count}"
+            self._event(ev.SubstitutesDrawn(run_id=run.run_id, substitute_ids=sub_ids,
+                                            lottery_sha256=run.lottery_sha256,
+                                            panel_index=run.panel_index or 0,
+                                            uncovered_member_ids=uncovered,
+                                            substitutes=panel_members(pool, sub_ids)),
+                        run.assembly_id, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)))
+            response = pb.DrawSubstitutesResponse(run_id=run.run_id, substitute_ids=sub_ids,
+                                                  uncovered_member_ids=uncovered,
+                                                  lottery_sha256=run.lottery_sha256)
+            for j, s in sorted(reserve.first_replacement.items()):
+                if s is not None:
+                    response.first_replacements.add(member_id=ids[j], substitute_id=ids[s])
+            return response
+        return self._run(context, handle)
+
+
+class SortitionServer:
+    """The gRPC server with health, reflection and graceful stop."""
+
+    def __init__(self, settings: Settings, *, bus: Bus | None = None, store: RunStore | None = None):
+        self.settings = settings
+        self.bus = bus if bus is not None else bus_from_settings(settings)
+        self.store = store if store is not None else RunStore(storage.make_engine(settings.database()))
+        limit = settings.max_message_mb * 1024 * 1024
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.max_workers,
+                                       thread_name_prefix="sortition-rpc"),
+            options=[("grpc.max_send_message_length", limit),
+                     ("grpc.max_receive_message_length", limit)])
+        # Created up front so the first event of a run never waits on topic creation.
+        self.bus.ensure_event_topics(EVENT_TYPES)
+        self.servicer = SortitionServicer(settings, self.store, self.bus)
+        # Events the consumer (top-ups) produces go through the outbox of the run store.
+        self.outbox = Outbox(self.store.engine, self.bus)
+        self.top_up = TopUp(settings, self.store, self.outbox)
+        pb_grpc.add_SortitionServiceServicer_to_server(self.servicer, self.server)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        if self.port == 0:
+            raise RuntimeError(f"KLERO_SORTITION_PORT: cannot listen on {settings.host}:{settings.port}")
+
+    def start(self) -> "SortitionServer":
+        self.server.start()
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("sortition server started", extra={"port": self.port})
+        return self
+
+    def stop(self, grace: float | None = None) -> threading.Event:
+        # Load balancers see NOT_SERVING first and stop sending new calls.
+        self.health.enter_graceful_shutdown()
+        grace = self.settings.grace_seconds if grace is None else grace
+        return self.server.stop(grace)
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+    def consumers(self) -> list:
+        """The bus consumers that run beside the gRPC server (top-up requests)."""
+        return [self.top_up.consumer(self.bus)]
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then stop gracefully: the gRPC server, and beside it the
+    consumer of top-up requests and the outbox relay of its answers."""
+    server = SortitionServer(settings).start()
+    worker = ConsumerWorker(server.consumers()).start()
+    server.outbox.try_publish()  # what a crash or a broker outage left unpublished
+    server.outbox.start_relay()
+    done = threading.Event()
+
+    def _terminate(signum, _frame):
+        log.info("stopping", extra={"signal": signal.Signals(signum).name,
+                                    "grace_seconds": settings.grace_seconds})
+        server.stop().wait()
+        done.set()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    print(f"sortition gRPC server listening on {settings.host}:{server.port}", flush=True)
+    server.wait()
+    done.wait(timeout=settings.grace_seconds + 5)
+    worker.stop()  # after its current batch, committed
+    server.outbox.stop_relay()
+    try:
+        server.bus.close()
+    except Exception:  # noqa: BLE001 - closing on the way out; nothing left to protect
+        pass
+    return 0

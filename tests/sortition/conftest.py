@@ -1,0 +1,19 @@
+"""Fixtures of the sortition service's tests."""
+from __future__ import annotations
+
+import pytest
+
+from services.common.bus import InProcessBus
+from sortition_support import start_server
+
+
+@pytest.fixture
+def bus():
+    return InProcessBus()
+
+
+@pytest.fixture
+def running(tmp_path, bus):
+    r = start_server(tmp_path, bus)
+    yield r
+    r.close()
