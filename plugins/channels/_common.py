@@ -16,7 +16,8 @@ Placeholders: ``{code}``, ``{signup_url}``, ``{short_url}``, ``{assembly_name}``
 
 The assembly mapping: ``name`` (str or ``{lang: str}``), ``id``, ``signup_base_url`` (a
 ``{code}`` in it is replaced, otherwise ``?code=<code>`` is added), ``deadline`` (date or ISO
-date), ``sender`` (the organisation's name, str or ``{lang: str}``).
+date), ``sender`` (the organisation's name, str or ``{lang: str}``). ``signup_url`` (what the
+registry's channel worker passes) is accepted in place of ``signup_base_url``.
 """
 from __future__ import annotations
 
@@ -160,7 +161,9 @@ def check_invitation_id(invitation_id: str) -> str:
 
 
 def signup_url(assembly: Mapping[str, Any], code: str) -> str:
-    base = assembly.get("signup_base_url")
+    # The registry's channel worker hands the sign-up page's address as ``signup_url``
+    # (KLERO_REGISTRY_SIGNUP_URL); ``signup_base_url`` wins when both are given.
+    base = assembly.get("signup_base_url") or assembly.get("signup_url")
     if not isinstance(base, str) or not base:
         raise ValueError("assembly.signup_base_url: is required")
     quoted = urllib.parse.quote(code, safe="")
