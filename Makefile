@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_%-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "kleroterion needs Python 3.11 or newer")'
@@ -58,3 +58,49 @@ lock: $(STAMP) ## Write the exact versions now installed to constraints.txt
 .PHONY: clean
 clean: ## Remove embedded data, caches and run folders (keeps .venv)
 	rm -rf .kleroterion .run out .pytest_cache .hypothesis
+
+.PHONY: bench-registry
+bench-registry: $(STAMP) ## Registry benchmarks: 1M-row extract import, 100k invitations via Kafka
+	$(PY) bench/registry/bench.py
+
+# --- sortition ---------------------------------------------------------------------------
+REF_VENV := .venv-bench-reference
+REF_STAMP := $(REF_VENV)/.installed
+
+# The reference library is AGPL: it lives in its own virtualenv and is only run as a program.
+$(REF_STAMP):
+	@test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(REF_VENV)/bin/python -m pip install --quiet 'sortition-algorithms==0.12.15'
+	@touch $@
+
+.PHONY: bench-sortition
+bench-sortition: $(STAMP) $(REF_STAMP) ## Our leximin/maximin vs sortition-algorithms maximin (HiGHS); prints a table
+	$(PY) bench/sortition/compare.py $(BENCH_ARGS)
+
+serve-%: $(STAMP) ## Run one service as its own process: make serve-registry (or -sortition, -sessions, -recommendations)
+	$(VENV)/bin/kleroterion serve $*
+
+.PHONY: bench-groups
+bench-groups: $(STAMP) ## Rotating groups: distinct pairs and repeats, ours vs random shuffles (36/6/10, 99/8/12)
+	$(PY) bench/groups/run.py
+
+# --- deployment (deploy/, services/ops, tests/deploy) ------------------------------------
+HELM_CHART := deploy/helm/kleroterion
+HELM_REGIONS := national hovedstaden syddanmark rudersdal
+
+.PHONY: helm helm-lint helm-template test-deploy
+helm: ## Build the pinned helm once (go install) into tools/helm/bin/ and print its path
+	@bash tools/helm/install.sh
+
+helm-lint: ## helm lint --strict the chart with every region's values file
+	@HELM="$$(bash tools/helm/install.sh)"; for r in $(HELM_REGIONS); do \
+	  "$$HELM" lint --strict $(HELM_CHART) -f $(HELM_CHART)/values-$$r.yaml || exit 1; done
+
+helm-template: ## Render every region's release into out/helm/<region>.yaml
+	@mkdir -p out/helm; HELM="$$(bash tools/helm/install.sh)"; for r in $(HELM_REGIONS); do \
+	  "$$HELM" template $$r $(HELM_CHART) -n klero-$$r -f $(HELM_CHART)/values-$$r.yaml \
+	    > out/helm/$$r.yaml || exit 1; echo "out/helm/$$r.yaml"; done
+
+test-deploy: $(STAMP) ## The deployment tests (chart, schema, ops CLI); Kafka ones skip without a broker
+	KLERO_HELM="$$(bash tools/helm/install.sh)" $(PY) -m pytest -q tests/deploy

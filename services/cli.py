@@ -8,7 +8,10 @@ import sys
 # Subcommand modules; each has ``add_parser(subparsers)`` that sets ``func``.
 COMMANDS = [
     "services.common.commands",
+    "services.common.serve",
     "services.demo",
+    "services.ops.commands",
+    "services.sortition.commands",
 ]
 
 

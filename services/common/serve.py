@@ -65,11 +65,14 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
 
 def _serve(args) -> int:
     if args.service == "sortition":
+        from services.common import logs
         from services.sortition.server import serve
         from services.sortition.settings import Settings
 
         overrides = {"port": args.port} if args.port is not None else {}
-        return serve(Settings.from_env(**overrides))
+        settings = Settings.from_env(**overrides)
+        logs.configure("sortition", settings.log_level, settings.log_format)
+        return serve(settings)
     return serve_flask(args.service, args.host, args.port or 8080, args.threads)
 
 

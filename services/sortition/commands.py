@@ -1,4 +1,5 @@
-"""Sortition subcommands: ``select``, ``verify`` and ``sortition serve``."""
+"""Sortition subcommands: ``select`` and ``verify`` (the service runs with ``kleroterion serve
+sortition``)."""
 from __future__ import annotations
 
 import csv
@@ -134,17 +135,6 @@ def _verify(args) -> int:
     return 0
 
 
-def _serve(args) -> int:
-    from services.common import logs
-    from services.sortition.server import serve
-    from services.sortition.settings import Settings
-
-    overrides = {"port": args.port} if args.port is not None else {}
-    settings = Settings.from_env(**overrides)
-    logs.configure("sortition", settings.log_level, settings.log_format)
-    return serve(settings)
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser("select", help="select a panel from a pool: fair distribution, published "
                                       "lottery, draw")
@@ -173,9 +163,3 @@ def add_parser(sub) -> None:
     p.add_argument("--expect-sha256", help="the published SHA-256; a different file fails")
     p.add_argument("--expect-index", type=int, help="the announced panel index; another fails")
     p.set_defaults(func=_verify)
-
-    p = sub.add_parser("sortition", help="the sortition service")
-    ssub = p.add_subparsers(dest="sortition_command", metavar="ACTION")
-    s = ssub.add_parser("serve", help="run the gRPC server until SIGTERM")
-    s.add_argument("--port", type=int, help="override KLERO_SORTITION_PORT")
-    s.set_defaults(func=_serve)
