@@ -253,6 +253,10 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 if isinstance(value, InstanceError):
                     context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"pool.{value.field}: {value.reason}")
                 raise value
+            if not context.is_active():
+                with self._lock:
+                    self.solves_discarded += 1
+                return
             break
         distribution = value
         result = self._run(context, lambda: self._finish_run(request, instance, distribution, m,

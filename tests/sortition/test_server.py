@@ -133,8 +133,9 @@ def test_deadline_stops_the_solve(running, shared_instances):
 
 
 def test_cancelling_the_call_stops_the_solve(running, shared_instances):
-    d = shared_instances / "sf_fixture_22"
-    inst = load_instance(d / "categories.csv", d / "respondents.csv", 22, strict_values=False)
+    # geneva_30 (every quota exact) takes long enough that the cancel always lands mid-solve.
+    d = shared_instances / "geneva_30"
+    inst = load_instance(d / "categories.csv", d / "respondents.csv", 30, strict_values=False)
     call = running.stub.ComputeDistribution(
         pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(inst)), timeout=60)
     next(call)  # the solve is running once progress arrives
