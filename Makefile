@@ -104,3 +104,16 @@ helm-template: ## Render every region's release into out/helm/<region>.yaml
 
 test-deploy: $(STAMP) ## The deployment tests (chart, schema, ops CLI); Kafka ones skip without a broker
 	KLERO_HELM="$$(bash tools/helm/install.sh)" $(PY) -m pytest -q tests/deploy
+
+# --- fuzzing and the sign-up benchmark (tests/fuzz, bench/signup) ------------------------
+.PHONY: test-fuzz bench-signup
+test-fuzz: $(STAMP) ## Fuzz every JSON endpoint from its OpenAPI document; CSV importer properties
+	$(PY) -m pytest -q -p no:logging tests/fuzz
+
+bench-signup: $(STAMP) ## 200 clients on the public sign-up for 60 s against one registry process (BENCH_ARGS)
+	$(PY) bench/signup/bench.py $(BENCH_ARGS)
+
+# --- distributed demo (services/distributed_demo.py, tools/distributed_demo.sh) -----------
+.PHONY: demo-distributed
+demo-distributed: $(STAMP) ## The four services as separate processes on Kafka + PostgreSQL (started and stopped here)
+	bash tools/distributed_demo.sh $(DEMO_ARGS)

@@ -175,6 +175,9 @@ def bench_dispatch(label: str, url: str, bootstrap: str, count: int, data_dir: s
     outbox.count = 0
     bus.ensure_event_topics(["invitation_requested", "invitation_delivered"])
     worker = ConsumerWorker([ctx.dispatcher.consumer() for _ in range(consumers)]).start()
+    # As in `kleroterion serve registry`: events go through the outbox, and its relay thread
+    # publishes them, so neither the send request nor the channel worker waits on the broker.
+    ctx.outbox.start_relay()
     count_sent = sa.text("SELECT count(*) FROM deliveries WHERE state='sent'")
     started = time.perf_counter()
     r = client.post(f"/api/rollouts/{rid}/send", json={"template_id": tid}, headers=headers)

@@ -203,9 +203,13 @@ class DigitalPostChannel(Channel):
 
     def delivery_status(self, invitation_id: str) -> DeliveryResult | None:
         recorded = super().delivery_status(invitation_id)
-        if recorded is None and self.outbox is not None \
-                and (self.outbox / f"{check_invitation_id(invitation_id)}.xml").exists():
-            return DeliveryResult("queued", "written to the outbox")
+        if recorded is None and self.outbox is not None:
+            if (self.outbox / f"{check_invitation_id(invitation_id)}.xml").exists():
+                return DeliveryResult("queued", "written to the outbox")
+            # The file is written atomically (a rename) and the sent log is checked first,
+            # so no file means never sent — or sent, collected and the log lost, which the
+            # fixed messageUUID makes Digital Post refuse: either way a resend is safe.
+            return DeliveryResult("not_sent", "no MeMo file in the outbox", retryable=True)
         return recorded
 
 

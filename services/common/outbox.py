@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -48,10 +48,16 @@ def enqueue(conn: Connection, envelope: Envelope, key: str | None = None) -> Non
         created_at=datetime.now(timezone.utc)))
 
 
-def enqueue_many(conn: Connection, envelopes: Iterable[Envelope], key: str | None = None) -> int:
+def enqueue_many(conn: Connection, envelopes: Iterable[Envelope], key: str | None = None,
+                 *, keys: Sequence[str | None] | None = None) -> int:
+    """Write many envelopes in one statement; ``keys`` gives each its own routing key (e.g.
+    one per invitation, so a person's events keep their order), else ``key`` for all."""
+    envelopes = list(envelopes)
+    if keys is not None and len(keys) != len(envelopes):
+        raise ValueError(f"keys: {len(keys)} keys for {len(envelopes)} envelopes")
     now = datetime.now(timezone.utc)
-    rows = [{"event_id": e.event_id, "routing_key": key, "envelope": events.encode(e),
-             "created_at": now} for e in envelopes]
+    rows = [{"event_id": e.event_id, "routing_key": keys[n] if keys is not None else key,
+             "envelope": events.encode(e), "created_at": now} for n, e in enumerate(envelopes)]
     if rows:
         conn.execute(event_outbox.insert(), rows)
     return len(rows)
@@ -63,6 +69,9 @@ class Outbox:
         self.bus = bus
         self.batch = batch
         self._lock = threading.Lock()  # one publisher at a time keeps the order
+        # Set by a caller that found the lock taken: the holder goes round once more, so
+        # rows committed while it was publishing are not left for the relay's next tick.
+        self._again = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,28 +85,72 @@ class Outbox:
     def publish_pending(self) -> int:
         """Publish everything not yet published, oldest first; return how many. Raises if
         the bus refuses (what was not acknowledged stays pending)."""
+        self._lock.acquire()
+        return self._publish_holding_lock()
+
+    def _publish_holding_lock(self) -> int:
         published = 0
-        with self._lock:
-            while True:
-                with self.engine.connect() as conn:
-                    rows = conn.execute(
-                        sa.select(event_outbox.c.id, event_outbox.c.routing_key,
-                                  event_outbox.c.envelope)
-                        .where(event_outbox.c.published_at.is_(None))
-                        .order_by(event_outbox.c.id).limit(self.batch)).fetchall()
-                if not rows:
-                    return published
+        while True:
+            try:
+                self._again.clear()
+                published += self._publish_batches()
+            finally:
+                self._lock.release()
+            # Someone committed rows while we held the lock and did not wait for it.
+            if not self._again.is_set() or not self._lock.acquire(blocking=False):
+                return published
+
+    def _publish_batches(self) -> int:
+        # Pipelined: batch k is confirmed (acknowledged, then marked published) while batch
+        # k+1 is on its way, so the producer never idles on a flush between batches. What
+        # was sent but not confirmed when something fails stays pending and goes again
+        # (consumers skip event ids they have applied).
+        published, last_id, inflight = 0, 0, None
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(event_outbox.c.id, event_outbox.c.routing_key,
+                              event_outbox.c.envelope)
+                    .where(event_outbox.c.published_at.is_(None), event_outbox.c.id > last_id)
+                    .order_by(event_outbox.c.id).limit(self.batch)).fetchall()
+            if rows:
                 receipts = [self.bus.publish(events.decode(row.envelope), key=row.routing_key)
                             for row in rows]
+                last_id = rows[-1].id
+            else:
                 self.bus.flush(timeout=60)
-                for receipt in receipts:
-                    if receipt is not None:
-                        receipt.get(timeout=60)  # raises what the broker refused
-                with self.engine.begin() as conn:
-                    conn.execute(event_outbox.update()
-                                 .where(event_outbox.c.id.in_([r.id for r in rows]))
-                                 .values(published_at=datetime.now(timezone.utc)))
-                published += len(rows)
+            if inflight is not None:
+                published += self._confirm(*inflight)
+            if not rows:
+                return published
+            inflight = ([r.id for r in rows], receipts)
+
+    def _confirm(self, ids: list[int], receipts: list) -> int:
+        for receipt in receipts:
+            if receipt is not None:
+                receipt.get(timeout=60)  # raises what the broker refused
+        with self.engine.begin() as conn:
+            conn.execute(event_outbox.update().where(event_outbox.c.id.in_(ids))
+                         .values(published_at=datetime.now(timezone.utc)))
+        return len(ids)
+
+    def publish_soon(self) -> int:
+        """After a commit, without making the caller wait for the broker: with the relay
+        running, wake it (a request's answer never waits on a broker outage); without it,
+        publish now unless another thread is publishing, which then also takes these rows.
+        Never raises: what the bus refuses stays pending for the relay."""
+        if self._thread is not None and self._thread.is_alive() and not self._stop.is_set():
+            self._wake.set()
+            return 0
+        self._again.set()
+        if not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            return self._publish_holding_lock()
+        except Exception as exc:  # noqa: BLE001 - the relay (or the next call) retries
+            log.warning("outbox publish deferred", extra={"error": f"{type(exc).__name__}: {exc}"})
+            self._wake.set()
+            return 0
 
     def try_publish(self) -> int:
         """``publish_pending`` for request handlers: a broker outage must not fail the

@@ -32,7 +32,10 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
     worker = ConsumerWorker(consumers).start()
     ctx.outbox.try_publish()  # what a crash or a broker outage left unpublished
     ctx.outbox.start_relay()
-    server = create_server(app, host=host, port=port, threads=threads)
+    # waitress refuses connections past connection_limit (default 100): sign-up days bring
+    # many citizens at once, each holding a keep-alive connection.
+    server = create_server(app, host=host, port=port, threads=threads, connection_limit=1000,
+                           channel_timeout=30)
     stopping = threading.Event()
 
     def _drain_and_exit() -> None:

@@ -882,6 +882,8 @@ def add_milestone(rec_id):
 @auth.require("administration")
 def milestone_done(milestone_id):
     data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
     done_on = a_date(data, "done_on", required=False) or today()
     with change() as conn:
         row = conn.execute(sa.select(m.milestones).where(m.milestones.c.id == milestone_id)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, jsonify
 
 from services.common import events, outbox, storage
 from services.common.bus import Bus, Consumer
@@ -42,10 +42,11 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     ctx = context or build(config or Settings.from_env())
     app = create_flask_app(ctx, __name__)
     app.extensions["kleroterion.clock"] = clock or date.today
-    from services.recommendations import api, public, vote
+    from services.recommendations import api, openapi, public, vote
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(vote.bp)
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document()))
     ctx.bus.ensure_event_topics(PUBLISHED)
     ctx.outbox.try_publish()  # what a crash or a broker outage left in the outbox
     return app

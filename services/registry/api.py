@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from services.common import audit, events
+from services.common import audit, events, outbox
 from services.common.auth import current_principal, require
 from services.common.hookspecs import Recipient
 from services.common.web import ApiError
@@ -258,7 +258,10 @@ def _render_all(ctx, row, recipient: Recipient) -> dict:
 @require(*ANYONE)
 def preview_template(template_id):
     ctx = _ctx()
-    language = (request.get_json(silent=True) or {}).get("language", "da")
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
+    language = data.get("language", "da")
     if language not in LANGUAGES:
         raise ApiError("language", "must be da or en")
     with ctx.engine.connect() as conn:
@@ -439,15 +442,19 @@ def send_rollout(rollout_id):
                      .values(status="sending", template_id=template_id))
         _audit(conn, "rollout.send", f"rollout:{rollout_id}",
                {"template_id": template_id, "invitations": len(ids)})
-    # Published without waiting for each acknowledgement; one flush waits for them all.
-    stamp = datetime.now(timezone.utc)
-    for invitation_id, event_id in zip(ids, event_ids(len(ids))):
-        ctx.bus.publish(events.new_event(
-            InvitationRequested(invitation_id=invitation_id, rollout_id=rollout_id,
-                                template_id=template_id, purpose="invitation"),
-            assembly_id=rollout.assembly_id, region=ctx.settings.region, producer="registry",
-            correlation_id=rollout_id, event_id=event_id, occurred_at=stamp), key=invitation_id)
-    ctx.bus.flush()
+        # The requests are committed with the send, so a crash or a broker outage after the
+        # commit cannot lose them; the outbox publishes them in batches of 1000.
+        stamp = datetime.now(timezone.utc)
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start:start + 10_000]
+            outbox.enqueue_many(conn, [events.new_event(
+                InvitationRequested(invitation_id=invitation_id, rollout_id=rollout_id,
+                                    template_id=template_id, purpose="invitation"),
+                assembly_id=rollout.assembly_id, region=ctx.settings.region,
+                producer="registry", correlation_id=rollout_id, event_id=event_id,
+                occurred_at=stamp) for invitation_id, event_id in zip(chunk, event_ids(len(chunk)))],
+                keys=chunk)
+    ctx.outbox.publish_soon()
     return jsonify(id=rollout_id, requested=len(ids)), 202
 
 
@@ -488,8 +495,9 @@ def export_pool(assembly_id):
         body, digest, count, version = pool.export_pool(conn, assembly_id, fmt)
         _audit(conn, "pool.export", f"assembly:{assembly_id}",
                {"pool_version": version, "registrants": count, "sha256": digest})
-    ctx.bus.publish(pool.pool_exported_event(assembly_id, version, count, digest,
-                                             ctx.settings.region), wait=True)
+        outbox.enqueue(conn, pool.pool_exported_event(assembly_id, version, count, digest,
+                                                      ctx.settings.region))
+    ctx.outbox.publish_soon()
     media = "text/csv" if fmt == "csv" else "application/json"
     return Response(body, 200, {"Content-Type": media, "X-Pool-SHA256": digest,
                                 "X-Pool-Version": version})

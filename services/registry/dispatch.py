@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from services.common import events, logs, storage
+from services.common import events, logs, outbox, storage
 from services.common.hookspecs import DeliveryResult, InvitationChannel, Recipient
 from services.contracts.kleroterion.v1.registry_events_pb2 import (InvitationDelivered,
                                                                     InvitationRequested)
@@ -43,6 +43,11 @@ from services.registry.crypto import Sealer
 log = logging.getLogger(__name__)
 GROUP = "registry.channels"
 SENT = ("sent", "queued")
+# A channel's ``delivery_status`` answer meaning "this certainly never went out" (e.g. an
+# outbox folder written atomically has no file for it): a row a killed worker left in
+# ``sending`` is then sent now instead of waiting for an operator's manual check.
+NOT_SENT = "not_sent"
+RESEND = "resend"
 CHUNK = 500  # ids per IN (...) query: under every database's bound-parameter limit
 SELECTED_TEMPLATE = "builtin:selected"
 SELECTED_CONTENT = {
@@ -68,9 +73,16 @@ def event_ids(count: int) -> list[str]:
     return [str(uuid.UUID(bytes=raw[n:n + 16], version=4)) for n in range(0, 16 * count, 16)]
 
 
-def recipient_for(sealer: Sealer, invitation_id: str, code: str, sealed: bytes) -> Recipient:
+def message_id(invitation_id: str, purpose: str) -> str:
+    """The id a channel knows a message by. Channels send each id once, so every message to
+    a person needs its own: the selection notice must not be taken for the invitation."""
+    return invitation_id if purpose == "invitation" else f"{invitation_id}.{purpose}"
+
+
+def recipient_for(sealer: Sealer, invitation_id: str, code: str, sealed: bytes,
+                  purpose: str = "invitation") -> Recipient:
     p = sealer.open(sealed)
-    return Recipient(invitation_id=invitation_id, code=code, language=p.get("l", "da"),
+    return Recipient(invitation_id=message_id(invitation_id, purpose), code=code, language=p.get("l", "da"),
                      digital_post_exempt=bool(p.get("x")), cpr=p["k"], name=p["n"],
                      address_lines=(p["a"],), postcode=p["p"], phone=p.get("ph"),
                      email=p.get("e"))
@@ -171,8 +183,9 @@ class Dispatcher:
                 conn.execute(models.invitations.update()
                              .where(models.invitations.c.id == invitation_id)
                              .values(status=state))
-        self.ctx.bus.publish(self._delivered_event(envelope, invitation_id, state, channel,
-                                                   attempts, detail), key=invitation_id)
+            outbox.enqueue(conn, self._delivered_event(envelope, invitation_id, state, channel,
+                                                       attempts, detail), key=invitation_id)
+        self.ctx.outbox.publish_soon()
 
     def _route(self, recipient: Recipient, channel_order) -> tuple[list[str], list[str]]:
         order = list(channel_order) or list(self.ctx.plugins.channel_order(recipient))
@@ -196,7 +209,7 @@ class Dispatcher:
                 return
             template = self._template(conn, req.template_id)
             assembly = self._assembly(conn, row.assembly_id)
-        recipient = recipient_for(self.sealer, req.invitation_id, row.code, row.sealed)
+        recipient = recipient_for(self.sealer, req.invitation_id, row.code, row.sealed, purpose)
         order, reachable = self._route(recipient, req.channel_order)
         key = (row.assembly_id, row.person_id, purpose)
         d = models.deliveries
@@ -218,8 +231,11 @@ class Dispatcher:
                 storage.apply_once(conn, GROUP, envelope.event_id)
                 return
         if existing is not None:  # in flight when a worker died: ask, never guess
-            self._resolve(envelope, key, existing, req.invitation_id, purpose)
-            return
+            state, detail = self._resolution(existing, message_id(req.invitation_id, purpose))
+            if state != RESEND:
+                self._finish(envelope, key, state, existing.channel, existing.attempts or 1,
+                             detail, req.invitation_id, purpose)
+                return
         if not reachable:
             self._finish(envelope, key, "unreachable", None, 0,
                          f"no enabled channel can reach this person (tried {', '.join(order)})",
@@ -275,6 +291,8 @@ class Dispatcher:
         answer = channel.delivery_status(invitation_id) if channel is not None else None
         if answer is not None and answer.status in SENT:
             state, detail = "sent", f"confirmed by the channel after a restart: {answer.detail}"
+        elif answer is not None and answer.status == NOT_SENT:
+            state, detail = RESEND, answer.detail
         elif answer is not None and not answer.retryable:
             state, detail = "failed", answer.detail
         else:
@@ -283,11 +301,6 @@ class Dispatcher:
         log.warning("in-flight delivery resolved", extra={"invitation_id": invitation_id,
                                                           "state": state})
         return state, detail
-
-    def _resolve(self, envelope, key, existing, invitation_id: str, purpose: str) -> None:
-        state, detail = self._resolution(existing, invitation_id)
-        self._finish(envelope, key, state, existing.channel, existing.attempts or 1, detail,
-                     invitation_id, purpose)
 
     # --- a polled batch at once -----------------------------------------------------------
 
@@ -314,9 +327,16 @@ class Dispatcher:
                         job.code)
                     job.outcome = (state, used, attempts, detail)
                 elif job.kind == "resolve":  # in flight when a worker died: ask, never guess
-                    state, detail = self._resolution(job.existing, job.invitation_id)
-                    job.outcome = (state, job.existing.channel, job.existing.attempts or 1,
-                                   detail)
+                    state, detail = self._resolution(
+                        job.existing, message_id(job.invitation_id, job.purpose))
+                    if state == RESEND and job.reachable:
+                        called.add(job.key)
+                        job.outcome = self._deliver(job.key, job.recipient, job.reachable,
+                                                    job.template, job.assembly, job.code)
+                    else:
+                        job.outcome = (state if state != RESEND else "manual_check",
+                                       job.existing.channel, job.existing.attempts or 1,
+                                       detail)
             self._record(jobs)
         except BaseException:
             # Rows whose outcome was recorded are no longer in sending and stay as they are.
@@ -350,7 +370,7 @@ class Dispatcher:
                 job.code = row.code
                 job.key = (row.assembly_id, row.person_id, job.purpose)
                 job.recipient = recipient_for(self.sealer, job.invitation_id, row.code,
-                                              row.sealed)
+                                              row.sealed, job.purpose)
                 order, reachable = self._route(job.recipient, req.channel_order)
                 job.order, job.reachable = tuple(order), tuple(reachable)
                 job.kind = "new"
@@ -459,8 +479,12 @@ class Dispatcher:
             if statuses:
                 conn.execute(i.update().where(i.c.id == sa.bindparam("b_id"))
                              .values(status=sa.bindparam("b_status")), statuses)
-        for (job, state, channel, attempts, detail), event_id in zip(
-                published, event_ids(len(published))):
-            self.ctx.bus.publish(self._delivered_event(job.envelope, job.invitation_id, state,
-                                                       channel, attempts, detail, event_id),
-                                 key=job.invitation_id)
+            # The outcomes' events commit with the outcomes: none is lost to a crash or a
+            # broker outage between the commit and the publish.
+            outbox.enqueue_many(conn, [
+                self._delivered_event(job.envelope, job.invitation_id, state, channel,
+                                      attempts, detail, event_id)
+                for (job, state, channel, attempts, detail), event_id in zip(
+                    published, event_ids(len(published)))],
+                keys=[job.invitation_id for job, *_ in published])
+        self.ctx.outbox.publish_soon()

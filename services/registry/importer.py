@@ -7,6 +7,7 @@ is rolled back, so it imports nothing.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -84,7 +85,8 @@ class ColumnMapping:
             raise MappingError("mapping.date_format", "must be a strptime format such as %d-%m-%Y")
         encoding = raw.get("encoding", "utf-8")
         try:
-            codecs_ok = isinstance(encoding, str) and bool("".encode(encoding) == b"")
+            # A text codec, not e.g. base64 or rot13, which codecs.lookup also knows.
+            codecs_ok = isinstance(encoding, str) and codecs.lookup(encoding)._is_text_encoding
         except LookupError:
             codecs_ok = False
         if not codecs_ok:

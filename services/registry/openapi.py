@@ -23,6 +23,15 @@ def _op(summary: str, roles: list[str] | None, *, params: tuple = (), body: dict
     if params:
         op["parameters"] = [{"name": p, "in": "path", "required": True,
                              "schema": {"type": "string"}} for p in params]
+        # What every lookup by id can answer (found by fuzzing, tests/fuzz/).
+        for code, what in (("404", "Unknown id (names the field)"),
+                           ("409", "The assembly has ended, or the state forbids it")):
+            op["responses"].setdefault(code, {"description": what})
+    if body is not None or params:
+        op["responses"].setdefault("422", {"description": "Bad value (names the field)"})
+    for response in op["responses"].values():
+        if response is not op["responses"][ok]:
+            response.setdefault("content", {"application/json": {"schema": ERROR}})
     if body is not None:
         kind = "multipart/form-data" if multipart else "application/json"
         op["requestBody"] = {"required": True, "content": {kind: {"schema": body}}}
@@ -104,13 +113,15 @@ def document() -> dict:
         "/api/public/signup/{code}": {"get": _op(
             "The questions for an invitation code (public)", None, params=("code",),
             responses={"404": {"description": "Unknown code"},
-                       "409": {"description": "Code already used"}})},
+                       "409": {"description": "Code already used"},
+                       "410": {"description": "The assembly has ended"}})},
         "/api/public/signup": {"post": _op(
             "Sign up with an invitation code (public)", None, ok="201",
             body=_obj(code=S, language=S, answers={"type": "object"}, available=B, consent=B),
             responses={"422": {"description": "Missing answers (errors lists every field)"},
                        "404": {"description": "Unknown code"},
-                       "409": {"description": "Code already used"}})},
+                       "409": {"description": "Code already used"},
+                       "410": {"description": "The assembly has ended"}})},
         "/openapi.json": {"get": _op("This document", None)},
     }
     return {

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.common import events, storage
+from services.common import events, outbox, storage
 from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested, PoolExported
 from services.registry import models
 from services.registry.dispatch import SELECTED_TEMPLATE
@@ -143,12 +143,15 @@ class Selection:
                              .values(state=target, updated_at=now()))
                 if target == "selected" and found[rid].invitation_id:
                     notify.append(found[rid].invitation_id)
-        for invitation_id in notify:
-            self.ctx.bus.publish(events.new_event(
+            # With the state change and the event's claim: a crash after this commit still
+            # tells every selected member.
+            outbox.enqueue_many(conn, [events.new_event(
                 InvitationRequested(invitation_id=invitation_id, template_id=SELECTED_TEMPLATE,
                                     purpose="selected"),
                 assembly_id=envelope.assembly_id, region=self.ctx.settings.region,
-                producer="registry", correlation_id=envelope.event_id), key=invitation_id)
+                producer="registry", correlation_id=envelope.event_id)
+                for invitation_id in notify], keys=notify)
+        self.ctx.outbox.publish_soon()
 
 
 def statistics(conn: Connection, assembly_id: str) -> dict:

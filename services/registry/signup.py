@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy.exc import IntegrityError
 
-from services.common import events
+from services.common import events, outbox
 from services.common.web import ApiError
 from services.contracts.kleroterion.v1.registry_events_pb2 import SignupReceived
 from services.registry import lottery, models
@@ -63,7 +63,7 @@ def _ctx():
 
 
 def _lang(raw) -> str:
-    return raw if raw in TEXT else "da"
+    return raw if isinstance(raw, str) and raw in TEXT else "da"
 
 
 def find_invitation(conn, code: str, lang: str):
@@ -119,13 +119,14 @@ def register(code: str, answers: dict, available: bool, consent: bool, lang: str
             raise SignupError([("code", t["used_code"])], 409) from None
         conn.execute(models.invitations.update().where(models.invitations.c.id == inv.id)
                      .values(signed_up=True))
-        assembly_id = inv.assembly_id
-        municipality = inv.municipality_code
         features.update(age_band=inv.age_band, sex=inv.sex)
-    ctx.bus.publish(events.new_event(
-        SignupReceived(registrant_id=registrant_id, features=features,
-                       municipality_code=str(municipality)),
-        assembly_id=assembly_id, region=ctx.settings.region, producer="registry"))
+        # In the sign-up's own transaction: an accepted sign-up always gets its event, even
+        # when the broker is away (the outbox relay publishes it when it is back).
+        outbox.enqueue(conn, events.new_event(
+            SignupReceived(registrant_id=registrant_id, features=features,
+                           municipality_code=str(inv.municipality_code)),
+            assembly_id=inv.assembly_id, region=ctx.settings.region, producer="registry"))
+    ctx.outbox.publish_soon()
     return registrant_id
 
 

@@ -128,7 +128,10 @@ def api_blueprint() -> Blueprint:
                 if member_id not in known:
                     raise ApiError(f"members.{member_id}", "not on this assembly's panel or "
                                                            "substitute list", 422)
-                info = info or {}
+                info = {} if info is None else info
+                if not isinstance(info, dict):
+                    raise ApiError(f"members.{member_id}", "must be an object of features, "
+                                                           "name, name_consent", 422)
                 values: dict[str, Any] = {"updated_at": now()}
                 if "features" in info:
                     feats = info["features"]

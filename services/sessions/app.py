@@ -8,9 +8,10 @@ from sortition and the platform (handlers.py) and go out, through the transactio
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, jsonify
 
 from services.common.service import ServiceContext, build_context, create_flask_app
+from services.sessions import openapi
 from services.sessions.api import FACILITATORS, PLANNERS, READERS, ROLES, api_blueprint
 from services.sessions.handlers import CONSUMED, CONSUMER_GROUP, handle_event
 from services.sessions.migrations import MIGRATIONS
@@ -36,4 +37,5 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     app = create_flask_app(ctx, __name__)
     app.register_blueprint(api_blueprint())
     app.register_blueprint(public_blueprint())
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document()))
     return app

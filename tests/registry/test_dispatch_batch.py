@@ -47,8 +47,8 @@ def _drain(consumer):
         pass
 
 
-def test_a_batch_with_every_event_twice_sends_once_with_three_commits(make_registry,
-                                                                      monkeypatch):
+def test_a_batch_with_every_event_twice_sends_once_with_four_commits(make_registry,
+                                                                     monkeypatch):
     outbox = Outbox()
     api, ctx, tid, rid, ids = _setup(make_registry, outbox)
     singles = _one_at_a_time(monkeypatch, ctx)
@@ -61,8 +61,9 @@ def test_a_batch_with_every_event_twice_sends_once_with_three_commits(make_regis
     sa.event.listen(ctx.engine, "commit", lambda conn: commits.append(1))
     assert consumer.poll_once(0.2) == 40  # one polled batch: 20 invitations, each twice
     assert singles == []  # the batch path handled it, no fallback
-    # the rows, the outcomes, and the bus's own applied-events record
-    assert len(commits) == 3
+    # the rows, the outcomes with their events' outbox rows, the outbox marking those
+    # events published, and the bus's own applied-events record
+    assert len(commits) == 4
     assert _states(ctx) == {i: "sent" for i in ids}
     sent = Counter(i.recipient.invitation_id for i in outbox.sent)
     assert all(sent[i] == 1 for i in ids)
@@ -216,3 +217,52 @@ def test_import_on_postgresql_copies_rows_in_the_transaction(make_registry, pg_d
     assert {r.municipality_code for r in stored} == {101, 147, 230}
     assert {r.sex for r in stored} == {"male", "female"}
     assert inserts == []
+
+
+def test_a_hard_kill_is_resent_where_the_channel_knows_it_never_went_out(make_registry,
+                                                                         monkeypatch):
+    """A channel that can tell "certainly not sent" (Digital Post's outbox folder: no file)
+    turns the rows a killed worker left in sending into a normal send, not a manual check."""
+    outbox = Outbox()
+    plain_status = outbox.delivery_status
+    outbox.delivery_status = lambda iid: plain_status(iid) or DeliveryResult(
+        dispatch.NOT_SENT, "not in the outbox", retryable=True)
+    api, ctx, tid, rid, ids = _setup(make_registry, outbox)
+    consumer = ctx.dispatcher.consumer()
+    api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
+    monkeypatch.setattr(ctx.dispatcher, "_release", lambda keys: None)  # a kill releases nothing
+    send = outbox.send
+
+    def send_then_die(invitation):
+        result = send(invitation)
+        if len(outbox.sent) == 6:
+            raise SystemExit("killed")
+        return result
+
+    monkeypatch.setattr(outbox, "send", send_then_die)
+    with pytest.raises(SystemExit):
+        consumer.poll_once(0.2)
+    consumer.close(commit=False)
+    monkeypatch.setattr(outbox, "send", send)
+    _drain(ctx.dispatcher.consumer())
+    sent = Counter(i.recipient.invitation_id for i in outbox.sent
+                   if i.recipient.invitation_id in ids)
+    assert sent == Counter(ids)  # every invitation exactly once
+    assert _states(ctx) == {i: "sent" for i in ids}
+
+
+def test_one_at_a_time_resends_what_the_channel_knows_never_went_out(make_registry):
+    outbox = Outbox()
+    outbox.delivery_status = lambda iid: DeliveryResult(dispatch.NOT_SENT, "no file",
+                                                        retryable=True)
+    api, ctx, tid, rid, ids = _setup(make_registry, outbox, size=1)
+    api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
+    with ctx.engine.begin() as conn:  # what a killed worker leaves: a row in sending
+        inv = conn.execute(sa.select(models.invitations)).one()
+        conn.execute(models.deliveries.insert().values(
+            assembly_id="a1", person_id=inv.person_id, purpose="invitation",
+            invitation_id=inv.id, state="sending", channel="outbox", attempts=0, detail="",
+            updated_at=dispatch.now()))
+    _drain(ctx.dispatcher.consumer())
+    assert [i.recipient.invitation_id for i in outbox.sent if i.recipient.invitation_id in ids] == ids
+    assert _states(ctx) == {ids[0]: "sent"}

@@ -346,6 +346,10 @@ def test_signup_json_pool_export_and_selection(make_registry):
     assert [states[x] for x in registrants] == ["selected"] * 3 + ["substitute"] * 2 + ["pool"]
     notices = [i for i in outbox.sent if "trukket ud" in i.subject]
     assert len(notices) == 3
+    # Channels send each message id once: the notice must not reuse the invitation's id.
+    invitation_ids = {i.recipient.invitation_id for i in outbox.sent if i not in notices}
+    assert all(n.recipient.invitation_id.endswith(".selected") for n in notices)
+    assert not {n.recipient.invitation_id for n in notices} & invitation_ids
 
     r = api.post(f"/api/registrants/{registrants[5]}/state", {"state": "confirmed"})
     assert r.status_code == 409 and "pool" in r.json["error"]
