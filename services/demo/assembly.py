@@ -296,10 +296,21 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
         for k, (sid, gid) in enumerate(zip(session_ids, group_items), start=1):
             if k == 2:
                 # Before the cut-off (session ≤ replace_before_session) a seat is refilled.
-                dropout = str(rng.choice(sorted(drawn.panel_ids)))
+                # Someone the reserve list covers: a member whom nobody in the pool can
+                # replace within the quotas would need the operator to relax a quota.
+                covered = sorted(set(drawn.panel_ids) - set(subs.uncovered_member_ids))
+                dropout = str(rng.choice(covered or sorted(drawn.panel_ids)))
                 comp = facilitator.post(f"/api/assemblies/{ASSEMBLY}/members/{dropout}/withdraw",
                                         {"reason": "moved abroad", "before_session": k}).json
                 offered = [m for m in comp["members"] if m.get("replaces") == dropout]
+                how = "from the reserve list"
+                if not offered:
+                    # No reserve keeps the quotas: sessions asked sortition for a top-up
+                    # draw over the bus; its substitutes arrive with the next pump.
+                    svc.pump()
+                    comp = facilitator.get(f"/api/assemblies/{ASSEMBLY}/composition").json
+                    offered = [m for m in comp["members"] if m.get("replaces") == dropout]
+                    how = "from a top-up draw"
                 if offered:
                     replacement = offered[0]["member_id"]
                     facilitator.post(f"/api/assemblies/{ASSEMBLY}/members/{replacement}/response",
@@ -307,9 +318,9 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
                 svc.pump()
                 say("dropout", f"member {dropout[:8]}… withdrew before session {k} (cut-off: "
                                f"before session {fmt.dropout.replace_before_session}); "
-                               + (f"substitute {replacement[:8]}… keeps the quotas, was offered "
-                                  f"the seat and confirmed" if replacement else
-                                  "no substitute keeps the quotas: a top-up was requested"))
+                               + (f"substitute {replacement[:8]}… ({how}) keeps the quotas, was "
+                                  f"offered the seat and confirmed" if replacement else
+                                  "no substitute keeps the quotas and the top-up found none"))
             seated = [x["member_id"] for x in facilitator.get(
                 f"/api/sessions/{sid}/attendance").json["members"]]
             for member in seated:
