@@ -17,7 +17,6 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -25,7 +24,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
 from services.sortition.engine.csvio import load_instance, write_people, write_quotas  # noqa: E402
-from services.sortition.engine.distribution import compute_distribution  # noqa: E402
 
 REFERENCE_PYTHON = REPO / ".venv-bench-reference" / "bin" / "python"
 SYNTHETIC = [("synthetic_815_36_5f", 815, 36, 5, 1), ("synthetic_5000_99_7f", 5000, 99, 7, 2)]
@@ -74,21 +72,12 @@ def instances(work: pathlib.Path, only: list[str], synthetic: bool):
             yield name, files[0], files[1], k
 
 
-def run_ours(instance, algorithm: str) -> dict:
-    try:
-        from run_ours import run_ours as engine_run  # the engine engineer's runner, if present
-    except ImportError:
-        engine_run = None
-    t0 = time.perf_counter()
-    if engine_run is not None:
-        out = engine_run(instance, algorithm)
-        if isinstance(out, dict):
-            return out
-        dist = out
-    else:
-        dist = compute_distribution(instance, algorithm)
-    return {"seconds": time.perf_counter() - t0, "min_probability": dist.stats.minimum,
-            "gini": dist.stats.gini}
+def run_ours(files: tuple, algorithm: str) -> dict:
+    """Our engine on (categories, respondents, seats), in a fresh process of its own so that
+    its peak memory is its own (bench/sortition/run_ours.py)."""
+    from run_ours import run_ours as engine_run
+
+    return engine_run(files, algorithm)
 
 
 def run_reference(instance, work: pathlib.Path, name: str, timeout: float) -> dict:
@@ -124,7 +113,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=pathlib.Path, help="also write the rows as JSON")
     args = parser.parse_args(argv)
     header = (f"{'instance':<22} {'n':>5} {'k':>4} {'leximin s':>10} {'maximin s':>10} "
-              f"{'ref s':>9} {'ratio':>7} {'our min':>9} {'ref min':>9} {'our Gini':>9}")
+              f"{'ref s':>9} {'ratio':>7} {'our min':>9} {'ref min':>9} {'our Gini':>9} {'peak MB':>8}")
     print(header)
     print("-" * len(header), flush=True)
     rows = []
@@ -132,8 +121,8 @@ def main(argv=None) -> int:
         work = pathlib.Path(tmp)
         for name, cats, resp, k in instances(work, args.only, not args.no_synthetic):
             inst = load_instance(cats, resp, k, strict_values=False)
-            lex = run_ours(inst, "leximin")
-            mm = run_ours(inst, "maximin")
+            lex = run_ours((cats, resp, k), "leximin")
+            mm = run_ours((cats, resp, k), "maximin")
             ref = ({"error": "skipped"} if args.skip_reference
                    else run_reference(inst, work, name, args.reference_timeout))
             ratio = (ref["seconds"] / lex["seconds"]) if "seconds" in ref and lex["seconds"] > 0 else None
@@ -143,7 +132,8 @@ def main(argv=None) -> int:
             print(f"{name:<22} {len(inst.people):>5} {k:>4} {_fmt(lex['seconds'], '10.2f')} "
                   f"{_fmt(mm['seconds'], '10.2f')} {_fmt(ref.get('seconds'), '9.2f')} "
                   f"{_fmt(ratio, '7.1f')} {_fmt(lex['min_probability'], '9.5f')} "
-                  f"{_fmt(ref.get('min_probability'), '9.5f')} {_fmt(lex.get('gini'), '9.4f')}"
+                  f"{_fmt(ref.get('min_probability'), '9.5f')} {_fmt(lex.get('gini'), '9.4f')} "
+                  f"{_fmt(lex.get('peak_memory_mb'), '8.0f')}"
                   + (f"  (reference: {ref['error']})" if "error" in ref else ""), flush=True)
     print("ratio = reference maximin seconds / our leximin seconds (higher: we are faster)")
     if args.json:

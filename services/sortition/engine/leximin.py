@@ -12,12 +12,19 @@ panels; its duals (y_t >= 0 with sum over unfixed = 1, and mu) price new panels:
 improves the LP iff sum_t y_t c_{P,t}/n_t > mu. A swap local search finds most improving
 panels; an integer program (HiGHS) proves that none is left.
 
-Ending a round, we compute a *maximum-support* optimal dual (an LP over the cone of optimal
-duals, maximising the number of types with positive weight) and verify it with one exact
-pricing IP. By complementary slackness every type with positive weight in an optimal dual
-has probability exactly z in every optimal solution, and strict complementarity says the
-maximum-support dual catches all such types, so each round fixes a whole probability level
-instead of one type. The first round's verified dual is the distribution's certificate.
+Ending a round: the LP duals y that survive the proof (no panel beats them by more than
+tolerance/100) are an optimal dual, so by complementary slackness every type with y_t > 0
+has probability exactly z in every optimal solution and may be fixed. We fix the types with
+y_t >= 1e-3 (so the proof's round-off, divided by y_t, stays below 1e-5), at least the
+largest. A maximum-support dual (``support_dual``, strict complementarity) can fix a whole
+level per round, but verifying it costs extra pricing IPs that rarely paid off in our
+measurements, so it is off by default (``verify_attempts``). The first round's dual is the
+distribution's certificate. ``info["max_excess_over_fixed"]`` reports how far the final
+lottery exceeds any fixed value (near 0 means no round fixed a type too early).
+
+Pricing runs the swap local search (single swaps, then exchanges of two members for two
+others with identical values, which survive exact quotas) only while an exact IP costs
+clearly more than a master solve, and the IP as a cut-off decision problem.
 """
 from __future__ import annotations
 
@@ -58,8 +65,9 @@ class ColumnGeneration:
         self.max_solutions = 0
         self.verify_ips = 0
         self.verify_attempts = 0
-        import os
-        self.use_heuristic = os.environ.get("KLERO_NOHEUR") is None
+        self.use_heuristic = True
+        self.ip_time = 1.0  # running averages (s), start by trusting the heuristic
+        self.master_time = 0.0
         self.cols = np.zeros((64, self.T), dtype=np.int32)
         self.J = 0
         self.keys: set[bytes] = set()
@@ -84,6 +92,8 @@ class ColumnGeneration:
         pass_model(h, np.array([1.0]), np.array([-INF]), np.array([INF]), rlo, rhi,
                    starts, idx, val, maximize=True)
         h.setOptionValue("solver", "simplex")
+        # new panels keep the basis primal feasible: primal simplex continues from it
+        h.setOptionValue("simplex_strategy", 4)
         self.master = h
 
     def add_columns(self, xs) -> int:
@@ -122,7 +132,9 @@ class ColumnGeneration:
 
     def solve_master(self):
         h = self.master
+        t_m = time.perf_counter()
         h.run()
+        self.master_time = 0.7 * self.master_time + 0.3 * (time.perf_counter() - t_m)
         st = h.getModelStatus()
         if st != highspy.HighsModelStatus.kOptimal:
             # a fresh start from scratch sometimes cures numerical trouble
@@ -219,15 +231,26 @@ class ColumnGeneration:
 
     # ---- rounds --------------------------------------------------------------------------
     def initial_columns(self):
-        cols = []
+        """Start with panels that between them include every type that can be included:
+        until then the lowest probability is 0 and column generation crawls."""
         x, _, extra = self.pricer.exact(1.0 / self.n, abs_gap=1e-3)
         if x is None:
             return False
-        cols.append(x)
-        cols.extend(extra)
-        for _ in range(3):
-            w = self.rng.random(self.T) / self.n
-            cols.append(self.pricer.local_search(w, x))
+        cols = [x] + list(extra)
+        covered = np.zeros(self.T, dtype=bool)
+        for c in cols:
+            covered |= c > 0
+        for _ in range(self.T):
+            if covered.all():
+                break
+            w = (~covered).astype(float) + 1e-3 * self.rng.random(self.T)
+            x = self.pricer.local_search(w, cols[-1])
+            if not np.any((x > 0) & ~covered):
+                x, _, _ = self.pricer.exact(w, abs_gap=0.5)
+                if x is None or not np.any((x > 0) & ~covered):
+                    break  # the rest cannot sit on any panel
+            cols.append(x)
+            covered |= x > 0
         self.add_columns(cols)
         return True
 
@@ -262,9 +285,14 @@ class ColumnGeneration:
             z, y, mu, lam, values = self.solve_master()
             self._check(z)
             wy = y / self.n
-            if self.use_heuristic and self.heuristic_columns(wy, mu, values, lam, tries=4):
+            # the swap heuristic pays only when an exact pricing IP costs clearly more than
+            # a master LP solve (tight quotas, many types); otherwise the IP's columns are better
+            if (self.use_heuristic and self.ip_time > 3.0 * self.master_time
+                    and self.heuristic_columns(wy, mu, values, lam, tries=4)):
                 continue
+            t_ip = time.perf_counter()
             found, _ = self.pricer.improving(wy, mu + vtol, self.max_solutions)
+            self.ip_time = 0.7 * self.ip_time + 0.3 * (time.perf_counter() - t_ip)
             if found:
                 self.add_columns(found)
                 continue

@@ -90,7 +90,10 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
         # cuts where u overshoots log(pi)
         logpi = np.log(np.maximum(pi, 1e-12))
         viol = u - logpi
-        cut_at = {int(i): float(max(pi[i], 1e-9)) for i in np.flatnonzero(viol > 1e-9)}
+        # stop cutting once the linearisation error is below tolerance in objective terms
+        cut_at = {}
+        if float(n[live] @ np.maximum(viol, 0)) > tolerance * max(1.0, abs(objective)):
+            cut_at = {int(i): float(max(pi[i], 1e-9)) for i in np.flatnonzero(viol > tolerance * 0.1)}
         rd = np.asarray(sol.row_dual)[:L]
         sgn = 1.0 if rd.sum() >= 0 else -1.0
         wl = np.maximum(sgn * rd, 0.0)

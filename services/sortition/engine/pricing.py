@@ -124,13 +124,74 @@ class Pricer:
                 return False
         return True
 
-    # ---- heuristic -------------------------------------------------------------------------
+    # ---- heuristic ----------------------------------------------------------------------
+    def _pair_swap(self, w: np.ndarray, x: np.ndarray, limit: int = 300) -> bool:
+        """Best improving exchange of two members for two others with the very same values
+        in every category (as a multiset), so every quota count stays as it is. This is the
+        move that still works when quotas are exact (min = max), where single swaps are
+        nearly always blocked. Applies the move to x in place; True if one was found."""
+        p = self.p
+        if not hasattr(self, "_type_hash"):
+            rng = np.random.default_rng(12345)
+            tokens = rng.integers(1, 2**62, size=(len(p.lo) + 1,), dtype=np.int64)
+            V = np.where(p.V >= 0, p.V, len(p.lo))
+            self._type_hash = tokens[V].sum(axis=1, dtype=np.int64) if V.shape[1] else np.zeros(self.T, np.int64)
+        hsh = self._type_hash
+        room = p.sizes - x
+        if self._pair_table is None:
+            cand = np.flatnonzero(room > 0)
+            if len(cand) > limit:
+                cand = cand[np.argsort(-w[cand])[:limit]]
+            if len(cand) == 0:
+                return False
+            S = hsh[cand][:, None] + hsh[cand][None, :]
+            G = w[cand][:, None] + w[cand][None, :]
+            iu = np.triu_indices(len(cand))
+            ok = (iu[0] != iu[1]) | (room[cand][iu[0]] >= 2)
+            sig, gain, bi, bj = S[iu][ok], G[iu][ok], cand[iu[0][ok]], cand[iu[1][ok]]
+            order = np.lexsort((-gain, sig))
+            sig, gain, bi, bj = sig[order], gain[order], bi[order], bj[order]
+            first = np.concatenate([[True], sig[1:] != sig[:-1]])
+            self._pair_table = (sig[first], gain[first], bi[first], bj[first])
+        usig, ugain, ubi, ubj = self._pair_table
+        inside = np.flatnonzero(x > 0)
+        iu2 = np.triu_indices(len(inside))
+        ok2 = (iu2[0] != iu2[1]) | (x[inside][iu2[0]] >= 2)
+        ai, aj = inside[iu2[0][ok2]], inside[iu2[1][ok2]]
+        psig = hsh[ai] + hsh[aj]
+        pos = np.searchsorted(usig, psig)
+        pos = np.minimum(pos, len(usig) - 1)
+        match = usig[pos] == psig
+        if not match.any():
+            return False
+        gains = np.where(match, ugain[pos] - (w[ai] + w[aj]), -np.inf)
+        best = int(np.argmax(gains))
+        if not gains[best] > 1e-12:
+            return False
+        b1, b2 = ubi[pos[best]], ubj[pos[best]]
+        need = np.zeros(self.T, dtype=np.int64)
+        np.add.at(need, [b1, b2], 1)
+        np.subtract.at(need, [ai[best], aj[best]], 1)
+        if np.any(x + need > p.sizes) or np.any(x + need < 0):
+            # the cached table went stale for these types: rebuild once
+            if self._pair_stale:
+                return False
+            self._pair_table, self._pair_stale = None, True
+            return self._pair_swap(w, x, limit)
+        self._pair_stale = False
+        x[ai[best]] -= 1
+        x[aj[best]] -= 1
+        x[ubi[pos[best]]] += 1
+        x[ubj[pos[best]]] += 1
+        return True
     def local_search(self, w: np.ndarray, x: np.ndarray, max_moves: int = 400) -> np.ndarray:
         """Best-improvement single swaps (one member of type a out, one of type b in) that keep
         every quota and the household rule."""
         p = self.p
         A = self.A
         x = x.copy()
+        self._pair_table, self._pair_stale = None, False
+        pair_moves = 0
         w = np.asarray(w, dtype=np.float64)
         room = (x < p.sizes)
         hh = p.type_household
@@ -169,7 +230,12 @@ class Pricer:
             flat = int(np.argmax(gain))
             a_i, b_i = divmod(flat, gain.shape[1])
             if not gain[a_i, b_i] > 1e-12:
-                break
+                pair_moves += 1
+                if has_hh or pair_moves > 60 or not self._pair_swap(w, x):
+                    break
+                qc = p.A.astype(np.float64) @ x
+                room = (x < p.sizes)
+                continue
             a = out_types[a_i]
             b = cand_in[b_i]
             x[a] -= 1
