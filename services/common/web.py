@@ -82,6 +82,12 @@ def install(app: Flask, service: str, readiness: dict[str, ReadinessCheck] | Non
     def _api_error(exc: ApiError):
         return jsonify(error=exc.reason, field=exc.field), exc.status
 
+    @app.errorhandler(OverflowError)
+    def _too_large(exc: OverflowError):
+        # A number larger than the database can hold is bad input, not a server fault;
+        # the request's transaction has rolled back, so nothing was written.
+        return jsonify(error=f"a number in the request is too large ({exc})", field="body"), 422
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         return jsonify(error=exc.description, field=None), exc.code

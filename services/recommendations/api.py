@@ -32,6 +32,9 @@ from services.recommendations import models as m
 from services.recommendations import scale as scales
 from services.recommendations import tracking
 
+# No assembly has more members than a national one with its substitutes.
+MAX_SUPPORTERS = 1000
+
 bp = Blueprint("recommendations", __name__)
 
 FIELDS = ("title", "text", "rationale", "theme", "values")
@@ -713,8 +716,8 @@ def add_minority_statement(rec_id):
     statement = text(data, "text", max_len=10_000)
     supporters = data.get("supporters")
     if supporters is not None and (isinstance(supporters, bool) or not isinstance(supporters, int)
-                                   or supporters < 1):
-        raise ApiError("supporters", "must be a whole number of at least 1")
+                                   or not 1 <= supporters <= MAX_SUPPORTERS):
+        raise ApiError("supporters", f"must be a whole number from 1 to {MAX_SUPPORTERS}")
     with change() as conn:
         rec = rec_row(conn, rec_id)
         if rec.status not in ("draft", "adopted"):

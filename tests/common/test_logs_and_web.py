@@ -35,6 +35,10 @@ def test_health_ready_metrics_and_json_errors():
     def boom():
         raise web.ApiError("seats", "must be positive", 422)
 
+    @app.get("/huge")
+    def huge():
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
     client = app.test_client()
     assert client.get("/healthz").json == {"status": "ok", "service": "registry"}
     assert client.get("/readyz").status_code == 200
@@ -44,5 +48,7 @@ def test_health_ready_metrics_and_json_errors():
     r = client.get("/boom")
     assert r.status_code == 422 and r.json == {"error": "must be positive", "field": "seats"}
     assert client.get("/nowhere").status_code == 404
+    r = client.get("/huge")
+    assert r.status_code == 422 and r.json["field"] == "body" and "too large" in r.json["error"]
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'http_requests_total{endpoint="/healthz",method="GET",status="200"} 1.0' in metrics

@@ -46,3 +46,13 @@ def test_recommendations_milestone_done_refuses_a_body_that_is_not_an_object(tmp
                             headers={"Authorization": f"Bearer {svc.token('administration')}"})
         assert r.status_code == 400 and r.json["field"] == "body", r.json
     svc.stop()
+
+
+def test_a_huge_number_of_supporters_is_refused_not_a_crash(tmp_path):
+    from rec_helpers import Clock, InProcessBus, Service, Settings, draft
+    svc = Service(Settings.from_env({}, data_dir=str(tmp_path)), InProcessBus(), Clock()).start()
+    rec_id = draft(svc)["id"]
+    r = svc.call("post", f"/recommendations/{rec_id}/minority-statements",
+                 text="Vi er uenige.", supporters=2**63)
+    assert r.status_code == 400 and r.json["field"] == "supporters", r.json
+    svc.stop()
