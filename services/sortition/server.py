@@ -303,7 +303,10 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
             min_probability=distribution.stats.minimum, gini=distribution.stats.gini,
             panel_count=len(distribution.panels), pool_version=pool_hash,
             lottery_sha256=lottery.sha256, lottery_size=lottery.size,
-            max_rounding_deviation=rounded.max_deviation),
+            max_rounding_deviation=rounded.max_deviation,
+            geometric_mean=distribution.stats.geometric_mean,
+            share_below_k_over_n=distribution.stats.share_below_k_over_n,
+            pool_size=len(ids), seats=instance.seats),
             request.assembly_id, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/computed")))
         s = distribution.stats
         result = pb.DistributionResult(

@@ -83,6 +83,12 @@ def test_compute_distribution_streams_progress_then_result(running, bus):
     (computed,) = _events(bus, "distribution_computed")
     assert computed.distribution_computed.run_id == result.run_id
     assert computed.distribution_computed.lottery_sha256 == result.lottery_sha256
+    # what the evaluation's representativeness report shows of the draw
+    dc = computed.distribution_computed
+    assert (dc.pool_size, dc.seats) == (len(inst.people), inst.seats)
+    assert dc.share_below_k_over_n == pytest.approx(
+        sum(v < inst.seats / len(probs) - 1e-9 for v in probs.values()) / len(probs), abs=1e-9)
+    assert dc.geometric_mean == pytest.approx(result.stats.geometric_mean)
 
 
 @pytest.mark.parametrize("mutate, field", [

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kleroterion/v1/registry_events.proto\x12\x0ekleroterion.v1\"}\n\x13InvitationRequested\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x12\n\nrollout_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x15\n\rchannel_order\x18\x04 \x03(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\"n\n\x13InvitationDelivered\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xb3\x01\n\x0eSignupReceived\x12\x15\n\rregistrant_id\x18\x01 \x01(\t\x12>\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32,.kleroterion.v1.SignupReceived.FeaturesEntry\x12\x19\n\x11municipality_code\x18\x03 \x01(\t\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x0cPoolExported\x12\x14\n\x0cpool_version\x18\x01 \x01(\t\x12\x18\n\x10registrant_count\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kleroterion/v1/registry_events.proto\x12\x0ekleroterion.v1\"}\n\x13InvitationRequested\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x12\n\nrollout_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x15\n\rchannel_order\x18\x04 \x03(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\"n\n\x13InvitationDelivered\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xb3\x01\n\x0eSignupReceived\x12\x15\n\rregistrant_id\x18\x01 \x01(\t\x12>\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32,.kleroterion.v1.SignupReceived.FeaturesEntry\x12\x19\n\x11municipality_code\x18\x03 \x01(\t\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x0cPoolExported\x12\x14\n\x0cpool_version\x18\x01 \x01(\t\x12\x18\n\x10registrant_count\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"e\n\x0b\x46unnelCount\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x12\n\npopulation\x18\x03 \x01(\r\x12\x0f\n\x07invited\x18\x04 \x01(\r\x12\x11\n\tsigned_up\x18\x05 \x01(\r\"\x9c\x01\n\rFunnelCounted\x12\x18\n\x10population_total\x18\x01 \x01(\r\x12\x15\n\rinvited_total\x18\x02 \x01(\r\x12\x17\n\x0fsigned_up_total\x18\x03 \x01(\r\x12+\n\x06\x63ounts\x18\x04 \x03(\x0b\x32\x1b.kleroterion.v1.FunnelCount\x12\x14\n\x0cpool_version\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,4 +43,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNUPRECEIVED_FEATURESENTRY']._serialized_end=475
   _globals['_POOLEXPORTED']._serialized_start=477
   _globals['_POOLEXPORTED']._serialized_end=555
+  _globals['_FUNNELCOUNT']._serialized_start=557
+  _globals['_FUNNELCOUNT']._serialized_end=658
+  _globals['_FUNNELCOUNTED']._serialized_start=661
+  _globals['_FUNNELCOUNTED']._serialized_end=817
 # @@protoc_insertion_point(module_scope)

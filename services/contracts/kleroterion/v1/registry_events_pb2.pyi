@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -60,3 +60,31 @@ class PoolExported(_message.Message):
     registrant_count: int
     sha256: str
     def __init__(self, pool_version: _Optional[str] = ..., registrant_count: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class FunnelCount(_message.Message):
+    __slots__ = ("feature", "value", "population", "invited", "signed_up")
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    INVITED_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_UP_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    value: str
+    population: int
+    invited: int
+    signed_up: int
+    def __init__(self, feature: _Optional[str] = ..., value: _Optional[str] = ..., population: _Optional[int] = ..., invited: _Optional[int] = ..., signed_up: _Optional[int] = ...) -> None: ...
+
+class FunnelCounted(_message.Message):
+    __slots__ = ("population_total", "invited_total", "signed_up_total", "counts", "pool_version")
+    POPULATION_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    INVITED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_UP_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    POOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    population_total: int
+    invited_total: int
+    signed_up_total: int
+    counts: _containers.RepeatedCompositeFieldContainer[FunnelCount]
+    pool_version: str
+    def __init__(self, population_total: _Optional[int] = ..., invited_total: _Optional[int] = ..., signed_up_total: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[FunnelCount, _Mapping]]] = ..., pool_version: _Optional[str] = ...) -> None: ...

@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -104,3 +104,67 @@ class GroupsAssigned(_message.Message):
     distinct_pairs_so_far: int
     repeat_pairs_so_far: int
     def __init__(self, session_id: _Optional[str] = ..., agenda_item_id: _Optional[str] = ..., tables: _Optional[int] = ..., seated: _Optional[int] = ..., distinct_pairs_so_far: _Optional[int] = ..., repeat_pairs_so_far: _Optional[int] = ...) -> None: ...
+
+class SessionSummary(_message.Message):
+    __slots__ = ("session_id", "title", "date", "planned_hours", "held", "present", "seated")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_HOURS_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    SEATED_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    title: str
+    date: str
+    planned_hours: float
+    held: bool
+    present: int
+    seated: int
+    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ..., date: _Optional[str] = ..., planned_hours: _Optional[float] = ..., held: _Optional[bool] = ..., present: _Optional[int] = ..., seated: _Optional[int] = ...) -> None: ...
+
+class CompositionCount(_message.Message):
+    __slots__ = ("feature", "value", "drawn", "seated")
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    DRAWN_FIELD_NUMBER: _ClassVar[int]
+    SEATED_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    value: str
+    drawn: int
+    seated: int
+    def __init__(self, feature: _Optional[str] = ..., value: _Optional[str] = ..., drawn: _Optional[int] = ..., seated: _Optional[int] = ...) -> None: ...
+
+class GuestHeard(_message.Message):
+    __slots__ = ("session_id", "kind", "name", "organisation")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    kind: str
+    name: str
+    organisation: str
+    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., organisation: _Optional[str] = ...) -> None: ...
+
+class ProcessSummarised(_message.Message):
+    __slots__ = ("sessions", "composition", "seats", "withdrawals", "withdrawals_after_cutoff", "replacements", "open_vacancies", "guests", "declined_offers")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    COMPOSITION_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWALS_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWALS_AFTER_CUTOFF_FIELD_NUMBER: _ClassVar[int]
+    REPLACEMENTS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_VACANCIES_FIELD_NUMBER: _ClassVar[int]
+    GUESTS_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_OFFERS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[SessionSummary]
+    composition: _containers.RepeatedCompositeFieldContainer[CompositionCount]
+    seats: int
+    withdrawals: int
+    withdrawals_after_cutoff: int
+    replacements: int
+    open_vacancies: int
+    guests: _containers.RepeatedCompositeFieldContainer[GuestHeard]
+    declined_offers: int
+    def __init__(self, sessions: _Optional[_Iterable[_Union[SessionSummary, _Mapping]]] = ..., composition: _Optional[_Iterable[_Union[CompositionCount, _Mapping]]] = ..., seats: _Optional[int] = ..., withdrawals: _Optional[int] = ..., withdrawals_after_cutoff: _Optional[int] = ..., replacements: _Optional[int] = ..., open_vacancies: _Optional[int] = ..., guests: _Optional[_Iterable[_Union[GuestHeard, _Mapping]]] = ..., declined_offers: _Optional[int] = ...) -> None: ...

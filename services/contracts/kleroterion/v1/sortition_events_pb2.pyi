@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DistributionComputed(_message.Message):
-    __slots__ = ("run_id", "algorithm", "min_probability", "gini", "panel_count", "pool_version", "lottery_sha256", "lottery_size", "max_rounding_deviation")
+    __slots__ = ("run_id", "algorithm", "min_probability", "gini", "panel_count", "pool_version", "lottery_sha256", "lottery_size", "max_rounding_deviation", "geometric_mean", "share_below_k_over_n", "pool_size", "seats")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     MIN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -17,6 +17,10 @@ class DistributionComputed(_message.Message):
     LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
     LOTTERY_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_ROUNDING_DEVIATION_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRIC_MEAN_FIELD_NUMBER: _ClassVar[int]
+    SHARE_BELOW_K_OVER_N_FIELD_NUMBER: _ClassVar[int]
+    POOL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     algorithm: str
     min_probability: float
@@ -26,7 +30,11 @@ class DistributionComputed(_message.Message):
     lottery_sha256: str
     lottery_size: int
     max_rounding_deviation: float
-    def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., max_rounding_deviation: _Optional[float] = ...) -> None: ...
+    geometric_mean: float
+    share_below_k_over_n: float
+    pool_size: int
+    seats: int
+    def __init__(self, run_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., min_probability: _Optional[float] = ..., gini: _Optional[float] = ..., panel_count: _Optional[int] = ..., pool_version: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., max_rounding_deviation: _Optional[float] = ..., geometric_mean: _Optional[float] = ..., share_below_k_over_n: _Optional[float] = ..., pool_size: _Optional[int] = ..., seats: _Optional[int] = ...) -> None: ...
 
 class PanelMember(_message.Message):
     __slots__ = ("member_id", "features")
