@@ -497,6 +497,9 @@ def export_pool(assembly_id):
                {"pool_version": version, "registrants": count, "sha256": digest})
         outbox.enqueue(conn, pool.pool_exported_event(assembly_id, version, count, digest,
                                                       ctx.settings.region))
+        # Counted in the export's transaction: the funnel is the one behind this pool.
+        outbox.enqueue(conn, pool.funnel_counted_event(conn, assembly_id, version,
+                                                       ctx.settings.region))
     ctx.outbox.publish_soon()
     media = "text/csv" if fmt == "csv" else "application/json"
     return Response(body, 200, {"Content-Type": media, "X-Pool-SHA256": digest,

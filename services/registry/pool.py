@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.common import events, outbox, storage
-from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested, PoolExported
+from services.contracts.kleroterion.v1.registry_events_pb2 import (FunnelCount, FunnelCounted,
+                                                                   InvitationRequested, PoolExported)
 from services.registry import models
 from services.registry.dispatch import SELECTED_TEMPLATE
 
@@ -102,6 +103,48 @@ def pool_exported_event(assembly_id: str, version: str, count: int, digest: str,
     return events.new_event(PoolExported(pool_version=version, registrant_count=count,
                                          sha256=digest),
                             assembly_id=assembly_id, region=region, producer="registry")
+
+
+# The extract's features under the names of the pool export's columns (and so of the quotas).
+EXTRACT_FEATURES = ("municipality_code", "age_band", "sex")
+
+
+def funnel_counted_event(conn: Connection, assembly_id: str, version: str, region: str):
+    """Population, invited and signed up per feature value, with the pool export they belong
+    with: the evaluation sets them beside the draw's quotas, so features are named as the
+    export's columns. Counts only."""
+    p = models.persons
+    funnel: dict[tuple[str, str], list[int]] = {}
+    for feature in EXTRACT_FEATURES:
+        column = p.c[feature]
+        for value, n in conn.execute(sa.select(column, sa.func.count())
+                                     .where(p.c.assembly_id == assembly_id).group_by(column)):
+            funnel[(feature, str(value))] = [n, 0, 0]
+    stats = statistics(conn, assembly_id)
+    for m in stats["municipalities"]:
+        funnel.setdefault(("municipality_code", str(m["code"])), [0, 0, 0])[1:] = (
+            m["invited"], m["signed_up"])
+    for feature, values in stats["features"].items():
+        for value, d in values.items():
+            # Answers to the assembly's own questions keep population 0: the extract
+            # does not hold them.
+            funnel.setdefault((feature, value), [0, 0, 0])[1:] = d["invited"], d["signed_up"]
+    questions = json.loads(conn.scalar(sa.select(models.assemblies.c.questions)
+                                       .where(models.assemblies.c.id == assembly_id)))
+    for q in questions:
+        # An option nobody chose is still a quota category: its zeros are a finding.
+        for option in q.get("options", []):
+            funnel.setdefault((q["id"], str(option["value"])), [0, 0, 0])
+    order = {f: n for n, f in enumerate([*EXTRACT_FEATURES, *(q["id"] for q in questions)])}
+    population = conn.scalar(sa.select(sa.func.count()).select_from(p)
+                             .where(p.c.assembly_id == assembly_id)) or 0
+    return events.new_event(FunnelCounted(
+        population_total=population, invited_total=stats["total"]["invited"],
+        signed_up_total=stats["total"]["signed_up"], pool_version=version,
+        counts=[FunnelCount(feature=f, value=v, population=n[0], invited=n[1], signed_up=n[2])
+                for (f, v), n in sorted(funnel.items(),
+                                        key=lambda kv: (order.get(kv[0][0], len(order)), kv[0]))]),
+        assembly_id=assembly_id, region=region, producer="registry")
 
 
 class Selection:

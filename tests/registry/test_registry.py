@@ -374,6 +374,44 @@ def test_signup_json_pool_export_and_selection(make_registry):
     assert api.upload("a1", extract(person_rows(2, start=500))).status_code == 409
 
 
+def test_the_pool_export_comes_with_the_funnel_counted_in_its_transaction(make_registry):
+    app, ctx, api = setup(make_registry, n=30)
+    _rollout(api, size=9)
+    codes = _codes(ctx)
+    client = app.test_client()
+    for code in codes[:5]:
+        r = client.post("/api/public/signup", json={
+            "code": code, "answers": {"education": "long"}, "available": True,
+            "consent": True})
+        assert r.status_code == 201, r.json
+    r = api.post("/api/assemblies/a1/pool-exports?format=csv")
+    assert r.status_code == 200
+    columns = set(next(csv.reader(io.StringIO(r.data.decode())))) - {"id"}
+    [exported] = [events.decode(x.value) for x in
+                  ctx.bus.read_topic(events.topic_for("pool_exported"))]
+    [counted] = [events.decode(x.value) for x in
+                 ctx.bus.read_topic(events.topic_for("funnel_counted"))]
+    funnel = counted.funnel_counted
+    assert counted.assembly_id == "a1" and counted.producer == "registry"
+    assert funnel.pool_version == exported.pool_exported.pool_version == r.headers["X-Pool-Version"]
+    assert (funnel.population_total, funnel.invited_total, funnel.signed_up_total) == (30, 9, 5)
+    got = {(c.feature, c.value): (c.population, c.invited, c.signed_up) for c in funnel.counts}
+    # Joined with the quotas by feature name: the same names as the export's columns.
+    assert {f for f, _ in got} == columns == {"municipality_code", "age_band", "sex", "education"}
+    with ctx.engine.connect() as conn:
+        people = conn.execute(sa.select(models.persons)).all()
+        invited = conn.execute(sa.select(models.invitations)).all()
+    for feature in ("municipality_code", "age_band", "sex"):
+        population = Counter(str(getattr(x, feature)) for x in people)
+        sent = Counter(str(getattr(x, feature)) for x in invited)
+        signed = Counter(str(getattr(x, feature)) for x in invited if x.signed_up)
+        assert {v: n for (f, v), n in got.items() if f == feature} == {
+            v: (population[v], sent[v], signed[v]) for v in population}
+    # The extract holds no answers; an option nobody chose is counted as zero.
+    assert got[("education", "long")] == (0, 0, 5)
+    assert got[("education", "short")] == (0, 0, 0)
+
+
 # --- operator API, restart, settings ---------------------------------------------------
 
 

@@ -97,12 +97,14 @@ def test_delivery_outcomes_and_the_pool_export_go_through_the_outbox(make_regist
         assert set(conn.scalars(sa.select(models.deliveries.c.state))) == {"sent"}
     r = api.post("/api/assemblies/a1/pool-exports")
     assert r.status_code == 200
-    assert _published(bus, "invitation_delivered") == [] and _pending(ctx) == 4
+    assert _published(bus, "invitation_delivered") == [] and _pending(ctx) == 5
     bus.down = False
     ctx.outbox.publish_pending()
     assert len(_published(bus, "invitation_delivered")) == 3
     [exported] = _published(bus, "pool_exported")
     assert exported.pool_exported.sha256 == r.headers["X-Pool-SHA256"]
+    [counted] = _published(bus, "funnel_counted")
+    assert counted.funnel_counted.pool_version == exported.pool_exported.pool_version
 
 
 def test_publish_soon_wakes_the_relay_instead_of_waiting_for_the_broker(make_registry):
