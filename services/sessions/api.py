@@ -253,12 +253,12 @@ def api_blueprint() -> Blueprint:
             session = q.session(conn, session_id)
             if session["held_at"] is not None:
                 raise ApiError("session_id", "the session is already recorded as held", 409)
-            conn.execute(m.sessions.update().where(m.sessions.c.id == session_id)
-                         .values(held_at=now()))
             assembly_id = session["assembly_id"]
             present = conn.scalar(sa.select(sa.func.count()).select_from(m.attendance).where(
                 m.attendance.c.session_id == session_id, m.attendance.c.present.is_(True)))
             seated = len(q.members(conn, assembly_id, panel.SEATED))
+            conn.execute(m.sessions.update().where(m.sessions.c.id == session_id)
+                         .values(held_at=now(), seated=seated))
             report = q.attendance(ctx, conn, assembly_id)
             audit_change(conn, "session.held", f"session:{session_id}", {"present": present})
             out: list = [pb.SessionHeld(session_id=session_id, hours=programme.hours(session),

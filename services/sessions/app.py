@@ -4,7 +4,8 @@ dropouts, after sortition has drawn the panel (Flask).
 Operators call the JSON API under ``/api`` with a bearer token (api.py); the public (and
 observers) read the programme under ``/public`` without one (public.py). Events come in
 from sortition and the platform (handlers.py) and go out, through the transactional outbox
-(outgoing.py), for every change of a seat, a session held, a flag and a seating summary.
+(outgoing.py), for every change of a seat, a session held, a flag and a seating summary,
+each with a snapshot of the process for the evaluation (summary.py).
 """
 from __future__ import annotations
 

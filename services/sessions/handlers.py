@@ -49,5 +49,8 @@ def handle_event(ctx: ServiceContext, envelope) -> None:
         audit.record(conn, actor=envelope.producer or "bus", role="event",
                      action=f"event.{envelope.event_type}", target=f"assembly:{assembly_id}",
                      detail={"event_id": envelope.event_id})
-        outgoing.enqueue(conn, ctx, assembly_id, out)
+        # A seated panel (or the seats it is to fill) announces nothing else, yet changes
+        # the process.
+        outgoing.enqueue(conn, ctx, assembly_id, out,
+                         summarise=envelope.event_type in ("assembly_created", "panel_drawn"))
     outgoing.publish(ctx)

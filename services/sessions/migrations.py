@@ -115,4 +115,9 @@ def _initial(op) -> None:
     op.create_index("ix_seatings_assembly_id", "seatings", ["assembly_id"])
 
 
-MIGRATIONS = [Migration(1, "programme, panel, attendance, vacancies and seatings", _initial)]
+def _seated_when_held(op) -> None:
+    op.add_column("sessions", sa.Column("seated", sa.Integer, nullable=True))
+
+
+MIGRATIONS = [Migration(1, "programme, panel, attendance, vacancies and seatings", _initial),
+              Migration(2, "members seated when a session was held", _seated_when_held)]

@@ -24,6 +24,8 @@ sessions = sa.Table(
     sa.Column("place", sa.String(300), nullable=False),
     sa.Column("host", sa.String(200), nullable=False),
     sa.Column("held_at", sa.DateTime(timezone=True), nullable=True),
+    # Members holding a seat when the session was recorded as held: seats change later.
+    sa.Column("seated", sa.Integer, nullable=True),
 )
 
 agenda_items = sa.Table(
