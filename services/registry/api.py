@@ -74,7 +74,7 @@ def check_questions(raw) -> list[dict]:
         qid = q.get("id")
         if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", qid):
             raise ApiError(f"{where}.id", "must be lower-case letters, digits and _")
-        if qid in seen or qid in ("id", "municipality_code", "age_band", "sex"):
+        if qid in seen or qid in ("id", "municipality", "municipality_code", "age_band", "sex"):
             raise ApiError(f"{where}.id", f"{qid!r} is used twice or is a built-in feature")
         seen.add(qid)
         label = q.get("label")
