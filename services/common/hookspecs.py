@@ -7,7 +7,8 @@ Three kinds of plugin exist, and a plugin may be several kinds at once:
 - **invitation channels** (``register_invitation_channels``): Digital Post, letter, SMS,
   e-mail …; the registry asks each enabled channel, in the region's order, whether it can
   reach a person, then renders and sends through the first that can;
-- **reports** (``register_reports``): a region's own report sections or export formats.
+- **reports** (``register_reports``): a region's own report sections or export formats;
+  sections of the evaluation report come from ``evaluation_report_sections``.
 
 The host owns the registries (``register_*`` hooks return objects; the host checks and
 indexes them), in the manner of Datasette's ``register_*`` hooks. Plugins are discovered
@@ -119,9 +120,48 @@ class ReportArtifact:
 
 @runtime_checkable
 class Report(Protocol):
+    """A report producer. An optional ``kind`` attribute says which data it renders:
+    ``"final"`` (the default: the citizens' recommendations, from the recommendations
+    service) or ``"evaluation"`` (the evaluation data with its sections, see
+    ``evaluation_report_sections``)."""
+
     name: str
 
     def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]: ...
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """A table of a report section. Cells are already formatted text (suppressed small
+    cells included); ``numeric`` marks the columns to right-align."""
+
+    caption: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    numeric: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    """A plot, as SVG (for HTML) and PNG (for PDF and export), with its caption."""
+
+    name: str
+    caption: str
+    svg: bytes
+    png: bytes
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of the evaluation report. ``blocks`` are paragraphs (``str``),
+    ``TableBlock`` and ``FigureBlock`` in reading order. ``public`` sections are also in the
+    public report linked from the transparency page; the others only in the organisers'."""
+
+    key: str
+    title: str
+    order: int
+    blocks: Sequence[Any]
+    public: bool = True
 
 
 # --- the hooks --------------------------------------------------------------------------
@@ -153,6 +193,18 @@ class KleroterionSpecs:
 
         A region's plugin adds its own sections or formats here; the built-in reports are
         registered the same way.
+        """
+
+    @hookspec
+    def evaluation_report_sections(self, evaluation: Mapping[str, Any], language: str
+                                   ) -> Sequence[ReportSection]:
+        """Return sections for an assembly's evaluation report in ``language``.
+
+        ``evaluation`` is what the recommendations service knows (its keys are documented
+        in services/recommendations/evaluation.py: representativeness, selection, process,
+        experience, impact, min_cell), aggregates only, with cells below ``min_cell``
+        already suppressed. Sections from all plugins are ordered by ``order``; the built-in
+        ones use 10, 20, 30, 40 and 50, so a region's section can go between them.
         """
 
     @hookspec(firstresult=True)

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import pluggy
 
 from services.common import hookspecs
-from services.common.hookspecs import AssemblyFormat, InvitationChannel, Recipient, Report
+from services.common.hookspecs import (AssemblyFormat, InvitationChannel, Recipient, Report,
+                                       ReportSection)
 
 ENTRY_POINT_GROUP = "kleroterion.plugins"
 
@@ -147,8 +148,31 @@ class PluginHost:
     def channels(self) -> dict[str, InvitationChannel]:
         return self._collect("register_invitation_channels", InvitationChannel)
 
-    def reports(self) -> dict[str, Report]:
-        return self._collect("register_reports", Report)
+    def reports(self, kind: str | None = None) -> dict[str, Report]:
+        """The enabled report producers; with ``kind``, only those rendering that data
+        (``Report.kind``, "final" when a producer does not say)."""
+        found = self._collect("register_reports", Report)
+        if kind is None:
+            return found
+        return {name: r for name, r in found.items() if getattr(r, "kind", "final") == kind}
+
+    def evaluation_sections(self, evaluation: Mapping[str, Any], language: str
+                            ) -> list[ReportSection]:
+        """Every enabled plugin's sections of the evaluation report, in their order."""
+        sections: list[ReportSection] = []
+        for impl in self.pm.hook.evaluation_report_sections.get_hookimpls():
+            for item in impl.function(evaluation=evaluation, language=language) or ():
+                if not isinstance(item, ReportSection):
+                    raise PluginError("evaluation_report_sections",
+                                      f"{impl.plugin_name!r} returned {item!r}, which is not "
+                                      f"a ReportSection")
+                sections.append(item)
+        keys = [s.key for s in sections]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise PluginError("evaluation_report_sections",
+                              f"section key {twice[0]!r} is returned twice")
+        return sorted(sections, key=lambda s: (s.order, s.key))
 
     def channel_order(self, recipient: Recipient) -> tuple[str, ...]:
         """The channels to try for a recipient: a plugin's answer, else the region file's

@@ -1,0 +1,263 @@
+"""The final report of an assembly: an HTML page and a typeset PDF, in Danish and
+English, produced from what the recommendations service hands to ``register_reports``
+plugins (services/recommendations/tracking.py: report_data).
+
+A region's plugin adds its own sections or formats by registering another ``Report``; this
+one is registered through the ``kleroterion.plugins`` entry point like any other.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Iterable, Mapping
+from xml.sax.saxutils import escape
+
+import jinja2
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer,
+                                Table, TableStyle)
+
+from services.common.hookspecs import ReportArtifact
+
+T = {
+    "da": {"kind": "Borgernes anbefalinger – endelig rapport", "generated": "Udarbejdet",
+           "to": "Til", "recommendations": "Vedtagne anbefalinger", "support": "Opbakning",
+           "threshold": "krævet", "level": "Niveau", "votes": "Stemmer", "rationale":
+           "Begrundelse", "theme": "Tema", "values": "Værdier", "minority":
+           "Mindretalsudtalelse", "supporters": "tilsluttet af", "composition":
+           "Borgerpanelets sammensætning", "composition_intro": "Panelets sammensætning "
+           "sammenholdt med befolkningen, for hvert kendetegn der blev brugt ved lodtrækningen.",
+           "feature": "Kendetegn", "category": "Gruppe", "population": "Befolkning",
+           "panel": "Panel (antal)", "panel_share": "Panel", "process": "Forløbet",
+           "sessions": "Samlinger", "hours": "Timer i alt", "held": "Dato", "present":
+           "Fremmødte", "experts": "Eksperter og vidner der blev hørt", "not_adopted":
+           "Forslag der ikke opnåede den krævede opbakning", "none": "Ingen.",
+           "of": "af", "page": "Side", "adopted_with": "vedtaget med",
+           "votes_cast": "afgivne stemmer", "abstentions": "undlod"},
+    "en": {"kind": "The citizens' recommendations – final report", "generated": "Prepared",
+           "to": "To", "recommendations": "Adopted recommendations", "support": "Support",
+           "threshold": "required", "level": "Level", "votes": "Votes", "rationale":
+           "Rationale", "theme": "Theme", "values": "Values", "minority":
+           "Minority statement", "supporters": "supported by", "composition":
+           "Composition of the panel", "composition_intro": "The panel's composition against "
+           "the population, for each feature used in the draw.",
+           "feature": "Feature", "category": "Group", "population": "Population",
+           "panel": "Panel (count)", "panel_share": "Panel", "process": "The process",
+           "sessions": "Sessions", "hours": "Hours in total", "held": "Date", "present":
+           "Present", "experts": "Experts and witnesses heard", "not_adopted":
+           "Proposals that did not reach the required support", "none": "None.",
+           "of": "of", "page": "Page", "adopted_with": "adopted with",
+           "votes_cast": "votes cast", "abstentions": "abstained"},
+}
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x * 100:.0f} %"
+
+
+def _title(assembly: Mapping[str, Any], lang: str) -> str:
+    title = assembly.get("title") or {}
+    return title.get(lang) or assembly.get("name") or assembly["assembly_id"]
+
+
+def _label(labels: Mapping[str, str] | None, lang: str, fallback: str) -> str:
+    return (labels or {}).get(lang) or fallback
+
+
+HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html lang="{{ lang }}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} – {{ t.kind }}</title>
+<style>body{font-family:Georgia,serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.55}
+table{border-collapse:collapse;margin:.5rem 0 1rem}caption{text-align:left;font-weight:bold}
+th,td{border:1px solid #888;padding:.25rem .5rem;text-align:left}td.n{text-align:right}</style>
+</head>
+<body>
+<header><h1>{{ title }}</h1><p>{{ t.kind }}</p>
+<p>{% if a.receiving_body %}{{ t.to }}: {{ a.receiving_body }}. {% endif %}{{ t.generated }}: <time datetime="{{ a.generated_on }}">{{ a.generated_on }}</time></p></header>
+<main>
+<section aria-labelledby="recs"><h2 id="recs">{{ t.recommendations }}</h2>
+{% for r in a.recommendations %}
+<article><h3>{{ r.number }}. {{ r.title }}</h3>
+<p>{{ r.text }}</p>
+{% if r.rationale %}<h4>{{ t.rationale }}</h4><p>{{ r.rationale }}</p>{% endif %}
+{% if r.theme %}<p>{{ t.theme }}: {{ r.theme }}</p>{% endif %}
+{% if r['values'] %}<p>{{ t['values'] }}: {{ r['values'] | join(', ') }}</p>{% endif %}
+<p>{{ t.support }}: <strong>{{ pct(r.support.support_share) }}</strong> ({{ t.threshold }} {{ pct(r.support.threshold) }}; {{ r.support.votes }} {{ t.votes_cast }}, {{ r.support.abstentions }} {{ t.abstentions }})</p>
+<table><caption>{{ t.support }} – {{ r.title }}</caption>
+<thead><tr><th scope="col">{{ t.level }}</th><th scope="col">{{ t.votes }}</th></tr></thead>
+<tbody>{% for d in r.support.distribution %}<tr><th scope="row">{{ d.label[lang] }}</th><td class="n">{{ d.count }}</td></tr>{% endfor %}</tbody></table>
+{% for s in r.minority_statements %}<h4>{{ t.minority }}{% if s.supporters %} ({{ t.supporters }} {{ s.supporters }}){% endif %}</h4><blockquote>{{ s.text }}</blockquote>{% endfor %}
+</article>
+{% else %}<p>{{ t.none }}</p>{% endfor %}
+</section>
+<section aria-labelledby="comp"><h2 id="comp">{{ t.composition }}</h2><p>{{ t.composition_intro }}</p>
+{% if a.composition %}<table><caption>{{ t.composition }}</caption>
+<thead><tr><th scope="col">{{ t.feature }}</th><th scope="col">{{ t.category }}</th><th scope="col">{{ t.population }}</th><th scope="col">{{ t.panel }}</th><th scope="col">{{ t.panel_share }}</th></tr></thead>
+<tbody>{% for c in a.composition %}<tr><td>{{ label(c.feature_label, c.feature) }}</td><th scope="row">{{ label(c.label, c.category) }}</th><td class="n">{{ pct(c.population_share) }}</td><td class="n">{{ c.panel_count }}</td><td class="n">{{ pct(c.panel_share) }}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p>{{ t.none }}</p>{% endif %}
+</section>
+<section aria-labelledby="proc"><h2 id="proc">{{ t.process }}</h2>
+{% if a.process.summary and a.process.summary[lang] %}<p>{{ a.process.summary[lang] }}</p>{% endif %}
+<p>{{ t.sessions }}: {{ a.process.session_count }}. {{ t.hours }}: {{ a.process.hours }}.</p>
+{% if a.process.sessions %}<table><caption>{{ t.sessions }}</caption><thead><tr><th scope="col">{{ t.held }}</th><th scope="col">{{ t.hours }}</th><th scope="col">{{ t.present }}</th></tr></thead>
+<tbody>{% for s in a.process.sessions %}<tr><th scope="row">{{ s.held_on }}</th><td class="n">{{ s.hours }}</td><td class="n">{{ s.present }} {{ t.of }} {{ s.seated }}</td></tr>{% endfor %}</tbody></table>{% endif %}
+<h3>{{ t.experts }}</h3>{% if a.process.experts_heard %}<ul>{% for e in a.process.experts_heard %}<li>{{ e.name }}{% if e.role %}, {{ e.role[lang] }}{% endif %}</li>{% endfor %}</ul>{% else %}<p>{{ t.none }}</p>{% endif %}
+</section>
+{% if a.not_adopted %}<section aria-labelledby="na"><h2 id="na">{{ t.not_adopted }}</h2><ul>{% for r in a.not_adopted %}<li>{{ r.title }} ({{ t.support }} {{ pct(r.support.support_share) }})</li>{% endfor %}</ul></section>{% endif %}
+</main></body></html>
+""")
+
+
+def render_html(assembly: Mapping[str, Any], lang: str) -> str:
+    return HTML.render(a=assembly, lang=lang, t=T[lang], title=_title(assembly, lang), pct=_pct,
+                       label=lambda labels, fallback: _label(labels, lang, fallback))
+
+
+def _styles():
+    base = getSampleStyleSheet()
+    return {
+        "title": ParagraphStyle("t", parent=base["Title"], fontSize=24, leading=29,
+                                alignment=TA_LEFT, spaceAfter=6 * mm),
+        "sub": ParagraphStyle("s", parent=base["Normal"], fontSize=13, leading=17,
+                              textColor=colors.HexColor("#333333")),
+        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=17, leading=21,
+                             spaceBefore=4 * mm, spaceAfter=3 * mm),
+        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=13, leading=16,
+                             spaceBefore=5 * mm, spaceAfter=2 * mm, keepWithNext=True),
+        "h3": ParagraphStyle("h3", parent=base["Heading3"], fontSize=10.5, leading=13,
+                             spaceBefore=2 * mm, keepWithNext=True),
+        "body": ParagraphStyle("b", parent=base["BodyText"], fontName="Times-Roman",
+                               fontSize=10.5, leading=14.5, spaceAfter=2 * mm),
+        "quote": ParagraphStyle("q", parent=base["BodyText"], fontName="Times-Italic",
+                                fontSize=10, leading=13.5, leftIndent=8 * mm),
+        "cell": ParagraphStyle("c", parent=base["BodyText"], fontSize=9, leading=11),
+    }
+
+
+def _table(rows: list[list[str]], widths: list[float], styles, numeric_from: int = 1) -> Table:
+    # First-column cells wrap (long category names); the rest are short figures.
+    data = [[Paragraph(escape(str(c)), styles["cell"]) if j == 0 and i > 0 else str(c)
+             for j, c in enumerate(row)] for i, row in enumerate(rows)]
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#0b4f8a")),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+        ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
+def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
+    t, s = T[lang], _styles()
+    title = _title(assembly, lang)
+    p = lambda text, style="body": Paragraph(escape(str(text)), s[style])  # noqa: E731
+    story: list = [p(title, "title"), p(t["kind"], "sub"), Spacer(1, 4 * mm)]
+    if assembly.get("receiving_body"):
+        story.append(p(f"{t['to']}: {assembly['receiving_body']}", "sub"))
+    story += [p(f"{t['generated']}: {assembly['generated_on']}", "sub"), Spacer(1, 6 * mm)]
+
+    story.append(p(t["recommendations"], "h1"))
+    if not assembly["recommendations"]:
+        story.append(p(t["none"]))
+    for r in assembly["recommendations"]:
+        sup = r["support"]
+        story.append(p(f"{r['number']}. {r['title']}", "h2"))
+        story.append(p(r["text"]))
+        if r.get("rationale"):
+            story += [p(t["rationale"], "h3"), p(r["rationale"])]
+        meta = []
+        if r.get("theme"):
+            meta.append(f"{t['theme']}: {r['theme']}")
+        if r.get("values"):
+            meta.append(f"{t['values']}: {', '.join(r['values'])}")
+        if meta:
+            story.append(p(" · ".join(meta)))
+        rows = [[t["level"], t["votes"]]] + [[d["label"][lang], d["count"]]
+                                              for d in sup["distribution"]]
+        story.append(KeepTogether([
+            p(f"{t['support']}: {_pct(sup['support_share'])} ({t['threshold']} "
+              f"{_pct(sup['threshold'])}; {sup['votes']} {t['votes_cast']}, "
+              f"{sup['abstentions']} {t['abstentions']})", "h3"),
+            _table(rows, [60 * mm, 25 * mm], s)]))
+        for statement in r["minority_statements"]:
+            head = t["minority"] + (f" ({t['supporters']} {statement['supporters']})"
+                                    if statement.get("supporters") else "")
+            story += [p(head, "h3"), p(statement["text"], "quote")]
+
+    story += [PageBreak(), p(t["composition"], "h1"), p(t["composition_intro"])]
+    if assembly["composition"]:
+        rows = [[t["feature"], t["category"], t["population"], t["panel"], t["panel_share"]]]
+        for c in assembly["composition"]:
+            rows.append([_label(c.get("feature_label"), lang, c["feature"]),
+                         _label(c.get("label"), lang, c["category"]),
+                         _pct(c["population_share"]), c["panel_count"], _pct(c["panel_share"])])
+        story.append(_table(rows, [38 * mm, 45 * mm, 27 * mm, 27 * mm, 22 * mm], s,
+                            numeric_from=2))
+    else:
+        story.append(p(t["none"]))
+
+    proc = assembly["process"]
+    story.append(p(t["process"], "h1"))
+    if (proc.get("summary") or {}).get(lang):
+        story.append(p(proc["summary"][lang]))
+    story.append(p(f"{t['sessions']}: {proc['session_count']}. {t['hours']}: {proc['hours']}."))
+    if proc["sessions"]:
+        rows = [[t["held"], t["hours"], t["present"]]] + [
+            [x["held_on"], x["hours"], f"{x['present']} {t['of']} {x['seated']}"]
+            for x in proc["sessions"]]
+        story.append(_table(rows, [40 * mm, 25 * mm, 30 * mm], s))
+    story.append(p(t["experts"], "h2"))
+    for e in proc["experts_heard"] or []:
+        role = (e.get("role") or {}).get(lang)
+        story.append(p(f"• {e['name']}" + (f", {role}" if role else "")))
+    if not proc["experts_heard"]:
+        story.append(p(t["none"]))
+    if assembly.get("not_adopted"):
+        story.append(p(t["not_adopted"], "h2"))
+        for r in assembly["not_adopted"]:
+            story.append(p(f"• {r['title']} ({t['support']} "
+                           f"{_pct((r['support'] or {}).get('support_share'))})"))
+
+    return build_pdf(story, title, f"{title} – {t['kind']}", assembly.get("receiving_body"),
+                     lang, t["page"])
+
+
+def build_pdf(story: list, running_title: str, doc_title: str, author: str | None, lang: str,
+              page_word: str) -> bytes:
+    """An A4 PDF of ``story`` with the running title and page number in the footer."""
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(20 * mm, 12 * mm, running_title)
+        canvas.drawRightString(A4[0] - 20 * mm, 12 * mm, f"{page_word} {doc.page}")
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
+                            topMargin=20 * mm, bottomMargin=22 * mm, title=doc_title,
+                            author=author or "kleroterion", lang=lang)
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()
+
+
+class FinalReport:
+    name = "final_report"
+    kind = "final"
+
+    def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]:
+        if language not in T:
+            raise ValueError(f"language: the final report is written in da or en, "
+                             f"not {language!r}")
+        stem = f"{assembly['assembly_id']}-final-report-{language}"
+        yield ReportArtifact(f"{stem}.html", "text/html; charset=utf-8",
+                             render_html(assembly, language).encode())
+        yield ReportArtifact(f"{stem}.pdf", "application/pdf", render_pdf(assembly, language))
