@@ -601,8 +601,9 @@ def _voter_key(key_hex: str, member_id: str) -> str:
     return hmac.new(bytes.fromhex(key_hex), member_id.encode(), hashlib.sha256).hexdigest()
 
 
-class BallotRefused(ApiError):
-    """A refused vote; ``kind`` lets the members' page say why in the member's language."""
+class Refused(ApiError):
+    """A refused vote or questionnaire answer; ``kind`` lets the members' page say why in
+    the member's language."""
 
     def __init__(self, kind: str, field: str, reason: str, status: int):
         super().__init__(field, reason, status)
@@ -614,36 +615,36 @@ def record_ballot(round_id: str, code: Any, level: Any) -> None:
     the roll call, and secretly (the ballot is keyed by an HMAC, the audit has no level).
     Used by the JSON API and the members' voting page alike."""
     if not isinstance(code, str) or not code.strip():
-        raise BallotRefused("code_missing", "member_code", "is required", 401)
+        raise Refused("code_missing", "member_code", "is required", 401)
     with change() as conn:
         r = round_row(conn, round_id)
         if r.status != "open":
-            raise BallotRefused("closed", "round_id", "the voting round is closed", 409)
+            raise Refused("closed", "round_id", "the voting round is closed", 409)
         member = conn.execute(sa.select(m.members).where(
             m.members.c.code_hash == _code_hash(code.strip().upper()))).first()
         if member is None:
-            raise BallotRefused("code_unknown", "member_code", "unknown member code", 401)
+            raise Refused("code_unknown", "member_code", "unknown member code", 401)
         if member.assembly_id != r.assembly_id or not member.seated:
-            raise BallotRefused("not_seated", "member_code",
+            raise Refused("not_seated", "member_code",
                                 "only seated members of this assembly may vote", 403)
         if not conn.scalar(sa.select(sa.func.count()).select_from(m.presence).where(
                 m.presence.c.round_id == round_id, m.presence.c.member_id == member.member_id)):
-            raise BallotRefused("not_present", "member_code",
+            raise Refused("not_present", "member_code",
                                 "the member is not on this round's roll call", 403)
         levels = [lv["key"] for lv in r.scale]
         if level not in levels:
-            raise BallotRefused("level", "level", f"must be one of {', '.join(levels)}", 422)
+            raise Refused("level", "level", f"must be one of {', '.join(levels)}", 422)
         if conn.scalar(sa.select(sa.func.count()).select_from(m.round_voters).where(
                 m.round_voters.c.round_id == round_id,
                 m.round_voters.c.member_id == member.member_id)):
-            raise BallotRefused("already_voted", "member_code",
+            raise Refused("already_voted", "member_code",
                                 "has already voted in this round", 409)
         try:
             with conn.begin_nested():
                 conn.execute(m.round_voters.insert().values(round_id=round_id,
                                                             member_id=member.member_id))
         except IntegrityError:  # a second request of the same member raced this one
-            raise BallotRefused("already_voted", "member_code",
+            raise Refused("already_voted", "member_code",
                                 "has already voted in this round", 409) from None
         conn.execute(m.ballots.insert().values(
             round_id=round_id, voter_key=_voter_key(r.hmac_key, member.member_id),

@@ -20,7 +20,7 @@ from services.common import events, outbox, storage
 from services.common.bus import Bus, Consumer
 from services.common.plugins import PluginHost
 from services.common.service import ServiceContext, build_context, create_flask_app
-from services.recommendations import models
+from services.recommendations import evaluation, models
 from services.recommendations.migrations import MIGRATIONS
 from services.recommendations.settings import Settings
 
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 ROLES = ("facilitator", "administration")
 PUBLISHED = ("recommendation_adopted", "answer_recorded", "implementation_updated")
-CONSUMED = ("assembly_created", "panel_drawn", "seat_filled", "member_withdrew", "session_held")
+CONSUMED = ("assembly_created", "panel_drawn", "seat_filled", "member_withdrew", "session_held",
+            # aggregates for the evaluation reports (evaluation.py)
+            "funnel_counted", "distribution_computed", "process_summarised")
 
 
 def build(settings: Settings, *, bus: Bus | None = None, plugins: PluginHost | None = None
@@ -42,10 +44,14 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     ctx = context or build(config or Settings.from_env())
     app = create_flask_app(ctx, __name__)
     app.extensions["kleroterion.clock"] = clock or date.today
-    from services.recommendations import api, openapi, public, vote
+    from services.recommendations import (api, evaluation, openapi, public, questionnaire_page,
+                                          questionnaires, vote)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(vote.bp)
+    app.register_blueprint(questionnaires.bp)
+    app.register_blueprint(questionnaire_page.bp)
+    app.register_blueprint(evaluation.bp)
     app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document()))
     ctx.bus.ensure_event_topics(PUBLISHED)
     ctx.outbox.try_publish()  # what a crash or a broker outage left in the outbox
@@ -115,6 +121,10 @@ def make_handler(ctx: ServiceContext, group: str):
                 _seat(conn, a, payload.substitute_id, True)
             elif kind == "member_withdrew":
                 _seat(conn, a, payload.member_id, False)
+            elif kind in ("funnel_counted", "distribution_computed", "process_summarised"):
+                fact, data = evaluation.fact_from_event(kind, payload)
+                evaluation.store_fact(conn, a, fact, data,
+                                      envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
             elif kind == "session_held":
                 s = models.sessions_held
                 where = (s.c.assembly_id == a) & (s.c.session_id == payload.session_id)

@@ -229,9 +229,22 @@ def _v3(op) -> None:
     )
 
 
+def _v4(op) -> None:
+    """The evaluation: facts from the other services and anonymous questionnaires. The
+    tables are created from their definitions in models.py, which is what they are at this
+    version; a later change to one of them gets a migration of its own."""
+    from services.recommendations import models
+    conn = op.get_bind()
+    for table in (models.evaluation_facts, models.questionnaires,
+                  models.questionnaire_respondents, models.respondent_codes,
+                  models.answer_tallies, models.answer_comments):
+        table.create(conn)
+
+
 MIGRATIONS = [
     Migration(1, "recommendations, versions, amendments, rounds, ballots, answers, "
                  "implementation, outbox", _v1),
     Migration(2, "move unpublished events to the shared event_outbox; drop rec_outbox", _v2),
     Migration(3, "released final reports (the files the public sees)", _v3),
+    Migration(4, "evaluation facts and anonymous questionnaires", _v4),
 ]

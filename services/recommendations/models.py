@@ -200,3 +200,70 @@ released_reports = sa.Table(
     sa.Column("released_by", sa.String(200), nullable=False),
     _ts("released_at"),
 )
+
+# --- evaluation (evaluation.py, questionnaires.py) -------------------------------------------
+
+# What the other services tell the evaluation, newest snapshot per kind: "funnel" (registry:
+# population, invited, signed up per feature value), "selection" (sortition: fairness of the
+# distribution), "process" (sessions: sessions, composition, dropouts, guests heard), and
+# "population_targets" (entered by an organiser for features the extract does not hold).
+evaluation_facts = sa.Table(
+    "rec_evaluation_facts", metadata,
+    sa.Column("assembly_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    _ts("updated_at"),
+)
+
+questionnaires = sa.Table(
+    "rec_questionnaires", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("assembly_id", sa.String(64), nullable=False, index=True),
+    sa.Column("audience", sa.String(16), nullable=False),  # member, observer, organiser
+    sa.Column("stage", sa.String(16), nullable=False),  # session, final
+    sa.Column("session_id", sa.String(64), nullable=True),
+    sa.Column("title", sa.JSON, nullable=False),  # {da, en}
+    sa.Column("questions", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open, closed
+    sa.Column("responses", sa.Integer, nullable=False),
+    sa.Column("hmac_key", sa.LargeBinary, nullable=True),  # erased at close
+    _ts("created_at"),
+    _ts("closed_at", nullable=True),
+)
+
+# Anonymity: nothing stored links an answer to a member. Who has answered is kept as an HMAC
+# under the questionnaire's key (erased when it closes); closed-question answers only as
+# counters; free-text answers as rows with a random key and no time. The tables are
+# WITHOUT ROWID on SQLite so that not even the storage order follows the answering order.
+questionnaire_respondents = sa.Table(
+    "rec_questionnaire_respondents", metadata,
+    sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+    sa.Column("respondent_key", sa.String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+# One-time codes for observers and organisers, handed out on paper: not tied to a name.
+respondent_codes = sa.Table(
+    "rec_respondent_codes", metadata,
+    sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("used", sa.Boolean, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+answer_tallies = sa.Table(
+    "rec_answer_tallies", metadata,
+    sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+    sa.Column("question_id", sa.String(64), primary_key=True),
+    sa.Column("option", sa.String(64), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+answer_comments = sa.Table(
+    "rec_answer_comments", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # random, so no order
+    sa.Column("questionnaire_id", sa.String(36), nullable=False, index=True),
+    sa.Column("question_id", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -9,7 +9,7 @@ REFUSALS = {
     "400": "Bad input (names the field and the reason)",
     "401": "No, unknown or revoked token (or member code)",
     "403": "Role (or member) not allowed",
-    "404": "Unknown assembly, recommendation, round, amendment or milestone",
+    "404": "Unknown assembly, recommendation, round, amendment, milestone or questionnaire",
     "409": "Conflicts with the current state (names the field)",
     "422": "A value outside its choices (names the field)",
 }
@@ -60,11 +60,17 @@ DRAFT = dict(title={"type": "string", "maxLength": 300}, text={"type": "string",
 SCALE = {"type": "array", "minItems": 2, "items": _obj(
     ("key", "label"), key={"type": "string", "maxLength": 40}, label=LABELS, support=B,
     abstain=B)}
+QUESTIONS = {"type": "array", "minItems": 1, "maxItems": 40, "items": _obj(
+    ("id", "kind", "text"), id={"type": "string", "maxLength": 64},
+    kind={"type": "string", "enum": ["agree", "choice", "text"]}, text=LABELS,
+    options={"type": "array", "items": _obj(("key", "label"), key=S, label=LABELS)})}
+FILES = {"text/html": {"schema": S}, "application/pdf": {"schema": S},
+         "image/svg+xml": {"schema": S}, "image/png": {"schema": S}}
 THRESHOLD = {"type": "number", "description": "a share (0.75) or a percentage (75)"}
 
 
 def document() -> dict:
-    a, r, rd = ("assembly_id",), ("rec_id",), ("round_id",)
+    a, r, rd, q = ("assembly_id",), ("rec_id",), ("round_id",), ("questionnaire_id",)
     paths = {
         # --- assemblies and members
         "/assemblies/{assembly_id}": {
@@ -203,8 +209,70 @@ def document() -> dict:
                      "requestBody": {"required": True, "content": {
                          "application/x-www-form-urlencoded": {"schema": _obj(
                              ("member_code", "level"), member_code=S, level=S)}}}}},
+        # --- evaluation: questionnaires, facts and reports
+        "/assemblies/{assembly_id}/questionnaires": {
+            "post": _op("A questionnaire (default questions for its audience and stage unless "
+                        "given)", FAC, params=a, ok="201", errors=CHANGES,
+                        body=_obj(audience={"type": "string",
+                                            "enum": ["member", "observer", "organiser"]},
+                                  stage={"type": "string", "enum": ["session", "final"]},
+                                  session_id={"type": "string", "maxLength": 64},
+                                  title=LABELS, questions=QUESTIONS), body_required=False),
+            "get": _op("The assembly's questionnaires with their response counts", OPERATORS,
+                       params=a)},
+        "/public/questionnaires/{questionnaire_id}": {"get": _op(
+            "A questionnaire's questions (no results)", None, params=q)},
+        "/public/questionnaires/{questionnaire_id}/responses": {"post": _op(
+            "An anonymous response with a member code or a one-time code", None, params=q,
+            ok="201", errors=("400", "401", "403", "404", "409", "422"),
+            body=_obj(("answers",), member_code=S, respondent_code=S,
+                      answers={"type": "object"}))},
+        "/public/questionnaires/{questionnaire_id}/form": {
+            "get": _op("The respondents' questionnaire page", None, params=q, query=LANG,
+                       errors=("400", "404", "409"), content={"text/html": {"schema": S}}),
+            "post": {**_op("Answer through the page (a form; answers with a page)", None,
+                           params=q, query=LANG, ok="303",
+                           errors=("400", "401", "403", "404", "409", "422"),
+                           content={"text/html": {"schema": S}}),
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": _obj(
+                             member_code=S, respondent_code=S)}}}}},
+        "/questionnaires/{questionnaire_id}/close": {"post": _op(
+            "Close a questionnaire (its key and the list of who answered are erased)", FAC,
+            params=q, errors=("404", "409"))},
+        "/questionnaires/{questionnaire_id}/codes": {"post": _op(
+            "One-time codes for observers or organisers (shown once)", FAC, params=q, ok="201",
+            errors=CHANGES, body=_obj(("count",), count={"type": "integer", "minimum": 1,
+                                                         "maximum": 500}))},
+        "/questionnaires/{questionnaire_id}/results": {"get": _op(
+            "A questionnaire's answers as counts (none below the minimum cell size)",
+            OPERATORS, params=q)},
+        "/assemblies/{assembly_id}/evaluation/population-targets": {"put": _op(
+            "Population shares for features the extract does not hold", FAC, params=a,
+            errors=CHANGES, body=_obj(("population_targets",), population_targets={
+                "type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": N}}))},
+        "/assemblies/{assembly_id}/evaluation": {"get": _op(
+            "The evaluation data (organisers' edition)", OPERATORS, params=a)},
+        "/assemblies/{assembly_id}/evaluation/reports/{lang}": {"get": _op(
+            "The organisers' evaluation report files", OPERATORS, params=("assembly_id", "lang"),
+            errors=("400", "404"))},
+        "/assemblies/{assembly_id}/evaluation/reports/{lang}/{name}": {"get": _op(
+            "An organisers' evaluation report file", OPERATORS,
+            params=("assembly_id", "lang", "name"), errors=("400", "404"), content=FILES)},
+        "/public/assemblies/{assembly_id}/evaluation": {"get": _op(
+            "The public evaluation report's files (linked from the transparency page)", None,
+            params=a, query=LANG, errors=("400", "404"), content={"text/html": {"schema": S}})},
+        "/public/assemblies/{assembly_id}/evaluation/{lang}/{name}": {"get": _op(
+            "A public evaluation report file (aggregates, small cells suppressed)", None,
+            params=("assembly_id", "lang", "name"), errors=("400", "404"), content=FILES)},
         "/openapi.json": {"get": _op("This document", None, errors=())},
     }
+    # The questionnaire page answers refusals with a page too.
+    for op in paths["/public/questionnaires/{questionnaire_id}/form"].values():
+        for code, response in op["responses"].items():
+            if code != "303" and not code.startswith("2"):
+                response["content"] = {**response["content"], "text/html": {"schema": S}}
     # The members' page answers refusals with a page in the member's language (only a bad
     # ``lang`` gets the JSON error).
     for op in paths["/public/recommendations/{rec_id}/vote"].values():

@@ -43,6 +43,7 @@ TEXT = {
         "done": "færdig", "receiving_body": "Modtager", "handed_over": "Overdraget",
         "open_data": "Åbne data", "language": "English", "no_recommendations":
         "Der er endnu ikke stemt om nogen anbefalinger.", "skip": "Spring til indhold",
+        "evaluation": "Evaluering af forløbet: repræsentativitet, proces og virkning",
         "of": "af", "final_report": "Endelig rapport", "released": "Offentliggjort",
         "report_files": "Den endelige rapport på dansk", "other_language_report":
         "The final report in English",
@@ -70,6 +71,7 @@ TEXT = {
         "due": "due", "done": "done", "receiving_body": "Receiving body", "handed_over":
         "Handed over", "open_data": "Open data", "language": "Dansk", "no_recommendations":
         "No recommendation has been voted on yet.", "skip": "Skip to content", "of": "of",
+        "evaluation": "Evaluation of the process: representativeness, process and impact",
         "final_report": "Final report", "released": "Released",
         "report_files": "The final report in English", "other_language_report":
         "Den endelige rapport på dansk",
@@ -130,7 +132,9 @@ def transparency_page(assembly_id):
                            other_url=url_for("public.transparency_page",
                                              assembly_id=assembly_id, lang=other),
                            json_url=url_for("public.open_data_json", assembly_id=assembly_id),
-                           csv_url=url_for("public.open_data_csv", assembly_id=assembly_id))
+                           csv_url=url_for("public.open_data_csv", assembly_id=assembly_id),
+                           evaluation_url=url_for("evaluation.public_evaluation_index",
+                                                  assembly_id=assembly_id, lang=lang))
 
 
 @bp.get("/public/assemblies/<assembly_id>/open-data.json")
@@ -279,7 +283,7 @@ def _artifacts(assembly_id: str, lang: str):
     with ctx().engine.connect() as conn:
         data = tracking.report_data(conn, assembly_row(conn, assembly_id), today())
     found = []
-    for name, report in ctx().plugins.reports().items():
+    for name, report in ctx().plugins.reports("final").items():
         for artifact in report.produce(data, lang):
             found.append((name, artifact))
     return found

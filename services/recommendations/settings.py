@@ -17,4 +17,10 @@ class Settings(ServiceSettings):
             "names a deadline.", minimum=1)
     consumer_group: str = setting(
         "recommendations", "Consumer group for the events this service reads (panel_drawn, "
-                           "seat_filled, member_withdrew, session_held, assembly_created).")
+                           "seat_filled, member_withdrew, session_held, assembly_created, and the "
+                           "evaluation's funnel_counted, distribution_computed, "
+                           "process_summarised).")
+    min_cell_size: int = setting(
+        5, "Smallest count an evaluation report shows: a smaller non-zero cell (a feature "
+           "value with fewer members, a questionnaire with fewer answers) is suppressed so no "
+           "one can be recognised from it.", minimum=1)

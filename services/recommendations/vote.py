@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.common.web import ApiError
 from services.recommendations import models as m
-from services.recommendations.api import BallotRefused, ctx, record_ballot
+from services.recommendations.api import Refused, ctx, record_ballot
 
 bp = Blueprint("vote", __name__, template_folder="templates")
 
@@ -126,7 +126,7 @@ def vote_page(rec_id):
     if not errors:
         try:
             record_ballot(r.id, code, level)
-        except BallotRefused as exc:
+        except Refused as exc:
             errors.append((exc.kind, exc.field))
             status = exc.status
     if errors:

@@ -1,0 +1,450 @@
+"""The evaluation of an assembly (OECD evaluation guidelines, 2021: design integrity, the
+deliberative experience, pathways to impact), as data for the report plugins.
+
+The other services tell this one what it needs as aggregate events, kept as the newest
+snapshot per kind in ``rec_evaluation_facts``: the registry's funnel (population, invited,
+signed up per feature value), the sortition's fairness figures and the sessions' process
+(sessions, composition drawn and seated, dropouts, guests heard). Organisers add population
+shares for features the extract does not hold (e.g. education, from Statistics Denmark).
+
+``evaluation_data`` returns, with every count below ``min_cell`` suppressed:
+
+- ``representativeness``: per feature, one row per value with ``population``, ``invited``,
+  ``signed_up``, ``drawn`` and ``seated`` (each ``{count, share, suppressed}``), and the
+  distance of the volunteers and of the panel from the population;
+- ``selection``: the draw's fairness (minimum probability, Gini, geometric mean, share below
+  k/n);
+- ``process``: hours planned and held, attendance per session, dropouts and replacements,
+  guests heard, recommendations adopted, answers on time;
+- ``experience``: the questionnaires' answers as counts (free texts only with
+  ``audience="internal"``);
+- ``impact``: each adopted recommendation's answer and implementation a year after the
+  handover (or as of today, before that).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, request, url_for
+from markupsafe import escape
+
+from services.common import auth
+from services.common.web import ApiError
+from services.recommendations import models as m
+from services.recommendations import tracking
+from services.recommendations.api import (OPERATORS, assembly_row, body, change, ctx,
+                                          log_change, today)
+from services.recommendations.questionnaires import results as questionnaire_results
+
+bp = Blueprint("evaluation", __name__)
+
+LANGUAGES = ("da", "en")
+STAGES = ("population", "invited", "signed_up", "drawn", "seated")
+FACT_KINDS = ("funnel", "selection", "process", "population_targets")
+AUDIENCES = ("public", "internal")
+
+
+# --- facts from the bus -----------------------------------------------------------------------
+
+
+def store_fact(conn, assembly_id: str, kind: str, data: dict, at: datetime) -> None:
+    """Keep ``data`` as the newest fact of its kind, unless a newer one is already kept (a
+    redelivered old snapshot must not replace a newer one)."""
+    f = m.evaluation_facts
+    where = (f.c.assembly_id == assembly_id) & (f.c.kind == kind)
+    current = conn.execute(sa.select(f.c.updated_at).where(where)).first()
+    if current is not None:
+        kept = current.updated_at
+        if kept.tzinfo is None:  # SQLite gives naive datetimes back
+            kept = kept.replace(tzinfo=timezone.utc)
+        if kept > at:
+            return
+        conn.execute(f.update().where(where).values(data=data, updated_at=at))
+    else:
+        conn.execute(f.insert().values(assembly_id=assembly_id, kind=kind, data=data,
+                                       updated_at=at))
+
+
+def fact_from_event(kind: str, payload) -> tuple[str, dict]:
+    """The fact an evaluation event carries, as JSON-ready data."""
+    if kind == "funnel_counted":
+        return "funnel", {
+            "population_total": payload.population_total, "invited_total": payload.invited_total,
+            "signed_up_total": payload.signed_up_total, "pool_version": payload.pool_version,
+            "counts": [{"feature": c.feature, "value": c.value, "population": c.population,
+                        "invited": c.invited, "signed_up": c.signed_up} for c in payload.counts]}
+    if kind == "distribution_computed":
+        return "selection", {
+            "algorithm": payload.algorithm, "min_probability": payload.min_probability,
+            "gini": payload.gini, "geometric_mean": payload.geometric_mean,
+            "share_below_k_over_n": payload.share_below_k_over_n,
+            "pool_size": payload.pool_size, "seats": payload.seats,
+            "panel_count": payload.panel_count, "lottery_sha256": payload.lottery_sha256,
+            "lottery_size": payload.lottery_size, "run_id": payload.run_id}
+    if kind == "process_summarised":
+        return "process", {
+            "sessions": [{"session_id": s.session_id, "title": s.title, "date": s.date,
+                          "planned_hours": s.planned_hours, "held": s.held,
+                          "present": s.present, "seated": s.seated} for s in payload.sessions],
+            "composition": [{"feature": c.feature, "value": c.value, "drawn": c.drawn,
+                             "seated": c.seated} for c in payload.composition],
+            "seats": payload.seats, "withdrawals": payload.withdrawals,
+            "withdrawals_after_cutoff": payload.withdrawals_after_cutoff,
+            "replacements": payload.replacements, "open_vacancies": payload.open_vacancies,
+            "declined_offers": payload.declined_offers,
+            "guests": [{"session_id": g.session_id, "kind": g.kind, "name": g.name,
+                        "organisation": g.organisation} for g in payload.guests]}
+    raise ValueError(f"event_type: {kind!r} carries no evaluation fact")
+
+
+def facts(conn, assembly_id: str) -> dict[str, dict]:
+    f = m.evaluation_facts
+    return {r.kind: r.data for r in conn.execute(sa.select(f.c.kind, f.c.data)
+                                                 .where(f.c.assembly_id == assembly_id))}
+
+
+# --- small cells ------------------------------------------------------------------------------
+
+
+def suppress(counts: list[int | None], min_cell: int) -> list[bool]:
+    """Which cells of one column (the values of one feature) to hide. A non-zero count below
+    ``min_cell`` is hidden; when that leaves a single hidden cell, the smallest other
+    non-zero cell goes too, since the column's total would otherwise give it away."""
+    hidden = [c is not None and 0 < c < min_cell for c in counts]
+    if sum(hidden) == 1:
+        others = [(c, i) for i, c in enumerate(counts) if c and not hidden[i]]
+        if others:
+            hidden[min(others)[1]] = True
+    return hidden
+
+
+def _column(counts: list[int | None], min_cell: int) -> list[dict]:
+    hidden = suppress(counts, min_cell)
+    total = sum(c for c in counts if c) if any(c is not None for c in counts) else None
+    out = []
+    for c, h in zip(counts, hidden):
+        if c is None:
+            out.append({"count": None, "share": None, "suppressed": False})
+        elif h:
+            out.append({"count": None, "share": None, "suppressed": True})
+        else:
+            out.append({"count": c, "share": round(c / total, 4) if total else None,
+                        "suppressed": False})
+    return out
+
+
+def _distance(a: list[dict], b: list[dict]) -> float | None:
+    """Total variation distance between two share columns, over the values both show."""
+    pairs = [(x["share"], y["share"]) for x, y in zip(a, b)
+             if x["share"] is not None and y["share"] is not None]
+    if not pairs or any(x["suppressed"] or y["suppressed"] for x, y in zip(a, b)):
+        return None
+    return round(sum(abs(x - y) for x, y in pairs) / 2, 4)
+
+
+def representativeness(f: dict[str, dict], min_cell: int) -> dict[str, Any]:
+    funnel = {(c["feature"], c["value"]): c for c in (f.get("funnel") or {}).get("counts", [])}
+    composition = {(c["feature"], c["value"]): c
+                   for c in (f.get("process") or {}).get("composition", [])}
+    targets: dict[str, dict[str, float]] = f.get("population_targets") or {}
+    # The features of the draw (the quotas) first; without a draw yet, the funnel's.
+    features = list(dict.fromkeys([k[0] for k in composition] or [k[0] for k in funnel]))
+    out = []
+    for feature in features:
+        values = sorted({v for (ft, v) in list(funnel) + list(composition) if ft == feature}
+                        | set(targets.get(feature, {})))
+        fun = [funnel.get((feature, v)) for v in values]
+        comp = [composition.get((feature, v)) for v in values]
+        known_population = any(x and x["population"] for x in fun)
+        known_invited = any(x and x["invited"] for x in fun)
+        columns = {
+            "population": _column([(x or {}).get("population", 0) for x in fun], min_cell)
+            if known_population else None,
+            "invited": _column([(x or {}).get("invited", 0) for x in fun], min_cell)
+            if known_invited else None,
+            "signed_up": _column([(x or {}).get("signed_up", 0) for x in fun], min_cell)
+            if any(fun) else None,
+            "drawn": _column([(x or {}).get("drawn", 0) for x in comp], min_cell)
+            if any(comp) else None,
+            "seated": _column([(x or {}).get("seated", 0) for x in comp], min_cell)
+            if any(comp) else None,
+        }
+        source = "extract" if known_population else None
+        if columns["population"] is None and feature in targets:
+            # Shares an organiser entered (e.g. from Statistics Denmark): no counts.
+            columns["population"] = [{"count": None, "share": targets[feature].get(v),
+                                      "suppressed": False} for v in values]
+            source = "targets"
+        empty = [{"count": None, "share": None, "suppressed": False}] * len(values)
+        rows = [{"value": v, **{s: (columns[s] or empty)[i] for s in STAGES}}
+                for i, v in enumerate(values)]
+        pop = columns["population"]
+        out.append({
+            "feature": feature, "population_source": source, "rows": rows,
+            "stages": [s for s in STAGES if columns[s] is not None],
+            # Self-selection: how far the volunteers are from the population; the lottery's
+            # correction: how far the panel is.
+            "distance_signed_up": _distance(pop, columns["signed_up"])
+            if pop and columns["signed_up"] else None,
+            "distance_drawn": _distance(pop, columns["drawn"]) if pop and columns["drawn"]
+            else None,
+            "distance_seated": _distance(pop, columns["seated"]) if pop and columns["seated"]
+            else None,
+        })
+    totals = {"population": (f.get("funnel") or {}).get("population_total"),
+              "invited": (f.get("funnel") or {}).get("invited_total"),
+              "signed_up": (f.get("funnel") or {}).get("signed_up_total")}
+    if composition:
+        first = next(iter(composition))[0]
+        totals["drawn"] = sum(c["drawn"] for k, c in composition.items() if k[0] == first)
+        totals["seated"] = sum(c["seated"] for k, c in composition.items() if k[0] == first)
+    return {"features": out, "totals": totals}
+
+
+def selection(f: dict[str, dict]) -> dict | None:
+    s = f.get("selection")
+    if not s:
+        return None
+    k_over_n = s["seats"] / s["pool_size"] if s.get("pool_size") else None
+    return {**s, "k_over_n": round(k_over_n, 6) if k_over_n else None}
+
+
+# --- process and impact -----------------------------------------------------------------------
+
+
+def process(conn, assembly, f: dict[str, dict], view: dict, on: date) -> dict[str, Any]:
+    snapshot = f.get("process") or {}
+    held = {s.session_id: s for s in conn.execute(
+        sa.select(m.sessions_held).where(m.sessions_held.c.assembly_id == assembly.assembly_id))}
+    sessions = []
+    for s in snapshot.get("sessions", []):
+        h = held.get(s["session_id"])
+        sessions.append({**s, "held": bool(s["held"] or h),
+                         "held_hours": round(h.hours, 2) if h else None,
+                         "present": h.present if h else s["present"],
+                         "seated": h.seated if h else s["seated"]})
+    for sid, h in held.items():  # held before the snapshot knew of it
+        if sid not in {s["session_id"] for s in sessions}:
+            sessions.append({"session_id": sid, "title": sid, "date": h.held_at.date().isoformat(),
+                             "planned_hours": None, "held": True, "held_hours": round(h.hours, 2),
+                             "present": h.present, "seated": h.seated})
+    sessions.sort(key=lambda s: (s["date"] or "", s["session_id"]))
+    attendance = [s["present"] / s["seated"] for s in sessions if s["held"] and s["seated"]]
+    recs = view["recommendations"]
+    adopted = [r for r in recs if r["status"] == "adopted"]
+    on_time = late = open_ = 0
+    for r in adopted:
+        deadline = date.fromisoformat(r["answer_deadline"]) if r["answer_deadline"] else None
+        final = [a for a in r["answers"] if a["answer"] in tracking.FINAL_ANSWERS]
+        if final:
+            first = date.fromisoformat(final[0]["answered_on"])
+            if deadline is None or first <= deadline:
+                on_time += 1
+            else:
+                late += 1
+        else:
+            open_ += 1
+    return {
+        "sessions": sessions,
+        "sessions_planned": len(sessions),
+        "sessions_held": sum(1 for s in sessions if s["held"]),
+        "planned_hours": round(sum(s["planned_hours"] or 0 for s in sessions), 2),
+        "held_hours": round(sum(s["held_hours"] or 0 for s in sessions), 2),
+        "mean_attendance": round(sum(attendance) / len(attendance), 4) if attendance else None,
+        **{k: snapshot.get(k) for k in ("seats", "withdrawals", "withdrawals_after_cutoff",
+                                         "replacements", "open_vacancies", "declined_offers")},
+        "guests": snapshot.get("guests", []),
+        "recommendations_voted": len(recs),
+        "recommendations_adopted": len(adopted),
+        "answers": {"on_time": on_time, "late": late, "not_yet": open_,
+                    "deadline": view.get("answer_deadline")},
+    }
+
+
+def impact(assembly, view: dict, on: date) -> dict[str, Any]:
+    """Each adopted recommendation as it stood a year after the handover (or today, when the
+    year is not over: ``final`` says which)."""
+    handed = assembly.handed_over_on
+    if handed is None:
+        return {"handed_over_on": None, "as_of": None, "final": False, "recommendations": [],
+                "answers": {}, "implementation": {}}
+    year_on = handed + timedelta(days=365)
+    as_of = min(year_on, on)
+    rows, answers, implementation = [], {}, {}
+    for r in view["recommendations"]:
+        if r["status"] != "adopted":
+            continue
+        answer = next((a for a in reversed(r["answers"])
+                       if date.fromisoformat(a["answered_on"]) <= as_of), None)
+        update = next((u for u in reversed(r["implementation_history"])
+                       if date.fromisoformat(u["updated_on"]) <= as_of), None)
+        a_key = answer["answer"] if answer else "no_answer"
+        i_key = update["status"] if update else "not_reported"
+        answers[a_key] = answers.get(a_key, 0) + 1
+        implementation[i_key] = implementation.get(i_key, 0) + 1
+        rows.append({"number": r["number"], "title": r["title"], "answer": a_key,
+                     "answered_on": answer["answered_on"] if answer else None,
+                     "implementation": i_key,
+                     "percent": update["percent"] if update else None,
+                     "updated_on": update["updated_on"] if update else None})
+    return {"handed_over_on": handed.isoformat(), "as_of": as_of.isoformat(),
+            "final": on >= year_on, "recommendations": rows, "answers": answers,
+            "implementation": implementation}
+
+
+def experience(conn, assembly_id: str, min_cell: int, audience: str) -> list[dict]:
+    q = m.questionnaires
+    out = []
+    for row in conn.execute(sa.select(q).where(q.c.assembly_id == assembly_id)
+                            .order_by(q.c.created_at, q.c.id)):
+        result = questionnaire_results(conn, row, min_cell)
+        if audience == "public":
+            for item in result["questions"]:
+                item.pop("comments", None)
+            result["questions"] = [i for i in result["questions"] if i["kind"] != "text"]
+        out.append(result)
+    return out
+
+
+def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "public"
+                    ) -> dict[str, Any]:
+    if audience not in AUDIENCES:
+        raise ApiError("audience", f"must be one of {', '.join(AUDIENCES)}", 422)
+    f = facts(conn, assembly.assembly_id)
+    view = tracking.public_view(conn, assembly, on)
+    report_input = assembly.report_input or {}
+    return {
+        "assembly_id": assembly.assembly_id, "name": assembly.name,
+        "title": report_input.get("title") or {"da": assembly.name or assembly.assembly_id,
+                                               "en": assembly.name or assembly.assembly_id},
+        "audience": audience, "min_cell": min_cell, "generated_on": on.isoformat(),
+        "representativeness": representativeness(f, min_cell),
+        "selection": selection(f),
+        "process": process(conn, assembly, f, view, on),
+        "experience": experience(conn, assembly.assembly_id, min_cell, audience),
+        "impact": impact(assembly, view, on),
+    }
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def check_targets(raw: Any) -> dict[str, dict[str, float]]:
+    """``{feature: {value: share}}``; the shares of a feature add up to 1 (±0.02)."""
+    if not isinstance(raw, dict) or not raw:
+        raise ApiError("population_targets", "must be an object of feature -> {value: share}")
+    out: dict[str, dict[str, float]] = {}
+    for feature, shares in raw.items():
+        where = f"population_targets.{feature}"
+        if not feature.strip() or len(feature) > 64:
+            raise ApiError(where, "a feature name must be 1 to 64 characters")
+        if not isinstance(shares, dict) or not shares:
+            raise ApiError(where, "must be an object of value -> share")
+        for value, share in shares.items():
+            if isinstance(share, bool) or not isinstance(share, (int, float)) \
+                    or not 0 <= share <= 1:
+                raise ApiError(f"{where}.{value}", "must be a share from 0 to 1")
+        total = sum(shares.values())
+        if abs(total - 1) > 0.02:
+            raise ApiError(where, f"the shares add up to {total:.3f}, not 1")
+        out[feature] = {str(v): float(s) for v, s in shares.items()}
+    return out
+
+
+@bp.put("/assemblies/<assembly_id>/evaluation/population-targets")
+@auth.require("facilitator")
+def set_population_targets(assembly_id):
+    """Population shares for features the extract does not hold (the assembly's own
+    questions, e.g. education), so the report can compare them too."""
+    targets = check_targets(body().get("population_targets"))
+    with change() as conn:
+        assembly_row(conn, assembly_id)
+        store_fact(conn, assembly_id, "population_targets", targets, datetime.now(timezone.utc))
+        log_change(conn, "evaluation.population_targets", f"assembly:{assembly_id}",
+                   {"features": sorted(targets)})
+    return jsonify(assembly_id=assembly_id, population_targets=targets)
+
+
+def _data(assembly_id: str, audience: str) -> dict:
+    with ctx().engine.connect() as conn:
+        return evaluation_data(conn, assembly_row(conn, assembly_id), today(),
+                               ctx().settings.min_cell_size, audience)
+
+
+@bp.get("/assemblies/<assembly_id>/evaluation")
+@auth.require(*OPERATORS)
+def get_evaluation(assembly_id):
+    """The evaluation data for the organisers (free-text answers included)."""
+    return jsonify(_data(assembly_id, "internal"))
+
+
+def artifacts(assembly_id: str, lang: str, audience: str) -> list[tuple[str, Any]]:
+    """The files of every enabled evaluation report (``Report.kind == "evaluation"``), with
+    the sections of every enabled plugin."""
+    if lang not in LANGUAGES:
+        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
+    data = _data(assembly_id, audience)
+    sections = [s for s in ctx().plugins.evaluation_sections(data, lang)
+                if audience == "internal" or s.public]
+    data = {**data, "sections": sections}
+    return [(name, artifact) for name, report in ctx().plugins.reports("evaluation").items()
+            for artifact in report.produce(data, lang)]
+
+
+@bp.get("/assemblies/<assembly_id>/evaluation/reports/<lang>")
+@auth.require(*OPERATORS)
+def list_evaluation_reports(assembly_id, lang):
+    return jsonify(reports=[{"report": name, "name": a.name, "media_type": a.media_type,
+                             "size": len(a.content),
+                             "url": url_for("evaluation.get_evaluation_report",
+                                            assembly_id=assembly_id, lang=lang, name=a.name)}
+                            for name, a in artifacts(assembly_id, lang, "internal")])
+
+
+def _file(assembly_id: str, lang: str, name: str, audience: str) -> Response:
+    for _report, artifact in artifacts(assembly_id, lang, audience):
+        if artifact.name == name:
+            return Response(artifact.content, mimetype=artifact.media_type,
+                            headers={"Content-Disposition": f'inline; filename="{name}"'})
+    raise ApiError("name", f"no evaluation report file {name!r}", 404)
+
+
+@bp.get("/assemblies/<assembly_id>/evaluation/reports/<lang>/<name>")
+@auth.require(*OPERATORS)
+def get_evaluation_report(assembly_id, lang, name):
+    """The organisers' evaluation report: every section, free-text answers included."""
+    return _file(assembly_id, lang, name, "internal")
+
+
+@bp.get("/public/assemblies/<assembly_id>/evaluation/<lang>/<name>")
+def public_evaluation_report(assembly_id, lang, name):
+    """The public evaluation report, linked from the transparency page: the public sections
+    only, aggregates with small cells suppressed."""
+    response = _file(assembly_id, lang, name, "public")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+INDEX = {"da": ("Evaluering", "Evalueringsrapporten for", "Filer"),
+         "en": ("Evaluation", "The evaluation report of", "Files")}
+
+
+@bp.get("/public/assemblies/<assembly_id>/evaluation")
+def public_evaluation_index(assembly_id):
+    """The public evaluation report's files, linked from the transparency page."""
+    lang = request.args.get("lang", "da")
+    files = artifacts(assembly_id, lang, "public")
+    with ctx().engine.connect() as conn:
+        a = assembly_row(conn, assembly_id)
+    title, lead, heading = INDEX[lang]
+    links = "".join(
+        f'<li><a href="{escape(url_for("evaluation.public_evaluation_report", assembly_id=assembly_id, lang=lang, name=f.name))}">'
+        f"{escape(f.name)}</a> ({escape(f.media_type.split(';')[0])})</li>" for _n, f in files)
+    html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title} – {escape(a.name or assembly_id)}</title></head><body><main>"
+            f"<h1>{title}</h1><p>{lead} {escape(a.name or assembly_id)}.</p>"
+            f"<h2>{heading}</h2><ul>{links}</ul></main></body></html>")
+    return Response(html, mimetype="text/html", headers={"Access-Control-Allow-Origin": "*"})
