@@ -21,7 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("KLERO_SHARED_INSTANCES", REPO.parent / "shared" / "instances"))
-SYNTHETIC = [("synthetic_815_36_5f", 815, 36, 5, 815), ("synthetic_5000_99_7f", 5000, 99, 7, 5000)]
+# the same pools (same seeds) as compare.py, so both runners measure the same instances
+SYNTHETIC = [("synthetic_815_36_5f", 815, 36, 5, 1), ("synthetic_5000_99_7f", 5000, 99, 7, 2)]
 
 
 def _resolve(instance):
@@ -99,8 +100,7 @@ def instances(cache: Path, only=None):
                 found.append(d)
     for name, n, k, f, seed in SYNTHETIC:
         d = cache / name
-        if not (d / "respondents.csv").exists():
-            write_synthetic(d, n, k, f, seed)
+        write_synthetic(d, n, k, f, seed)  # cheap, and a stale cache could hold another seed
         found.append(d)
     if only:
         found = [d for d in found if d.name in only]

@@ -29,6 +29,10 @@ class Pricer:
         self.h_min.setOptionValue("mip_improving_solution_save", True)
         self.ip_calls = 0
         self.ip_seconds = 0.0
+        self._type_hash = None
+        self._pair_w = None  # the weight vector the pair index was built for
+        self._pair_idx = None
+        self._triu_cache: dict[int, tuple] = {}
 
     # ---- exact ---------------------------------------------------------------------------
     def exact(self, w: np.ndarray, abs_gap: float):
@@ -125,72 +129,89 @@ class Pricer:
         return True
 
     # ---- heuristic ----------------------------------------------------------------------
-    def _pair_swap(self, w: np.ndarray, x: np.ndarray, limit: int = 300) -> bool:
-        """Best improving exchange of two members for two others with the very same values
-        in every category (as a multiset), so every quota count stays as it is. This is the
-        move that still works when quotas are exact (min = max), where single swaps are
-        nearly always blocked. Applies the move to x in place; True if one was found."""
+    def _pair_index(self, w: np.ndarray, limit: int = 300):
+        """All pairs of types (among the ``limit`` heaviest) that could enter a panel together,
+        sorted by signature and then by falling weight. Built once per weight vector and
+        shared by every local search on it: rebuilding it per search cost more than the
+        searches themselves. Room in the panel is checked when a pair is used."""
+        if self._pair_w is not None and self._pair_w is w:
+            return self._pair_idx
         p = self.p
-        if not hasattr(self, "_type_hash"):
+        if self._type_hash is None:
             rng = np.random.default_rng(12345)
             tokens = rng.integers(1, 2**62, size=(len(p.lo) + 1,), dtype=np.int64)
             V = np.where(p.V >= 0, p.V, len(p.lo))
-            self._type_hash = tokens[V].sum(axis=1, dtype=np.int64) if V.shape[1] else np.zeros(self.T, np.int64)
+            self._type_hash = (tokens[V].sum(axis=1, dtype=np.int64) if V.shape[1]
+                               else np.zeros(self.T, np.int64))
         hsh = self._type_hash
-        room = p.sizes - x
-        if self._pair_table is None:
-            cand = np.flatnonzero(room > 0)
-            if len(cand) > limit:
-                cand = cand[np.argsort(-w[cand])[:limit]]
-            if len(cand) == 0:
-                return False
-            S = hsh[cand][:, None] + hsh[cand][None, :]
-            G = w[cand][:, None] + w[cand][None, :]
-            iu = np.triu_indices(len(cand))
-            ok = (iu[0] != iu[1]) | (room[cand][iu[0]] >= 2)
-            sig, gain, bi, bj = S[iu][ok], G[iu][ok], cand[iu[0][ok]], cand[iu[1][ok]]
-            order = np.lexsort((-gain, sig))
-            sig, gain, bi, bj = sig[order], gain[order], bi[order], bj[order]
-            first = np.concatenate([[True], sig[1:] != sig[:-1]])
-            self._pair_table = (sig[first], gain[first], bi[first], bj[first])
-        usig, ugain, ubi, ubj = self._pair_table
+        cand = np.flatnonzero(p.sizes > 0)
+        if len(cand) > limit:
+            cand = cand[np.argsort(-w[cand], kind="stable")[:limit]]
+        iu = np.triu_indices(len(cand))
+        ok = (iu[0] != iu[1]) | (p.sizes[cand][iu[0]] >= 2)
+        bi, bj = cand[iu[0][ok]], cand[iu[1][ok]]
+        sig = hsh[bi] + hsh[bj]
+        gain = w[bi] + w[bj]
+        order = np.lexsort((-gain, sig))
+        self._pair_w = w
+        self._pair_idx = (sig[order], gain[order], bi[order], bj[order])
+        return self._pair_idx
+
+    def _triu(self, m: int):
+        tri = self._triu_cache.get(m)
+        if tri is None:
+            tri = self._triu_cache[m] = np.triu_indices(m)
+        return tri
+
+    def _pair_swap(self, w: np.ndarray, x: np.ndarray, depth: int = 4) -> bool:
+        """Best improving exchange of two members for two others with the very same values
+        in every category (as a multiset), so every quota count stays as it is. This is the
+        move that still works when quotas are exact (min = max), where single swaps are
+        nearly always blocked. Applies the move to x in place; True if one was found.
+        For each pair inside the panel only the ``depth`` best outside pairs with its
+        signature are looked at (the best ones may lack room in this panel)."""
+        p = self.p
+        usig, ugain, ubi, ubj = self._pair_index(w)
+        if len(usig) == 0:
+            return False
+        hsh = self._type_hash
         inside = np.flatnonzero(x > 0)
-        iu2 = np.triu_indices(len(inside))
+        iu2 = self._triu(len(inside))
         ok2 = (iu2[0] != iu2[1]) | (x[inside][iu2[0]] >= 2)
         ai, aj = inside[iu2[0][ok2]], inside[iu2[1][ok2]]
         psig = hsh[ai] + hsh[aj]
-        pos = np.searchsorted(usig, psig)
-        pos = np.minimum(pos, len(usig) - 1)
-        match = usig[pos] == psig
-        if not match.any():
+        pos0 = np.searchsorted(usig, psig)
+        room = p.sizes - x
+        best_gain, best_move = 1e-12, None
+        for r in range(depth):
+            pos = np.minimum(pos0 + r, len(usig) - 1)
+            b1, b2 = ubi[pos], ubj[pos]
+            valid = (usig[pos] == psig) & (pos0 + r < len(usig))
+            # room for the incoming pair (ignoring what the outgoing pair frees: conservative)
+            valid &= np.where(b1 == b2, room[b1] >= 2, (room[b1] >= 1) & (room[b2] >= 1))
+            if not valid.any():
+                if not (usig[np.minimum(pos0 + r, len(usig) - 1)] == psig).any():
+                    break
+                continue
+            gains = np.where(valid, ugain[pos] - (w[ai] + w[aj]), -np.inf)
+            i = int(np.argmax(gains))
+            if gains[i] > best_gain:
+                best_gain, best_move = gains[i], (ai[i], aj[i], b1[i], b2[i])
+        if best_move is None:
             return False
-        gains = np.where(match, ugain[pos] - (w[ai] + w[aj]), -np.inf)
-        best = int(np.argmax(gains))
-        if not gains[best] > 1e-12:
-            return False
-        b1, b2 = ubi[pos[best]], ubj[pos[best]]
-        need = np.zeros(self.T, dtype=np.int64)
-        np.add.at(need, [b1, b2], 1)
-        np.subtract.at(need, [ai[best], aj[best]], 1)
-        if np.any(x + need > p.sizes) or np.any(x + need < 0):
-            # the cached table went stale for these types: rebuild once
-            if self._pair_stale:
-                return False
-            self._pair_table, self._pair_stale = None, True
-            return self._pair_swap(w, x, limit)
-        self._pair_stale = False
-        x[ai[best]] -= 1
-        x[aj[best]] -= 1
-        x[ubi[pos[best]]] += 1
-        x[ubj[pos[best]]] += 1
+        a1, a2, b1, b2 = best_move
+        x[a1] -= 1
+        x[a2] -= 1
+        x[b1] += 1
+        x[b2] += 1
         return True
+
     def local_search(self, w: np.ndarray, x: np.ndarray, max_moves: int = 400) -> np.ndarray:
         """Best-improvement single swaps (one member of type a out, one of type b in) that keep
         every quota and the household rule."""
         p = self.p
         A = self.A
         x = x.copy()
-        self._pair_table, self._pair_stale = None, False
         pair_moves = 0
         w = np.asarray(w, dtype=np.float64)
         room = (x < p.sizes)
