@@ -62,9 +62,8 @@ T = {
         "session": "Samling", "date": "Dato", "planned": "Planlagt (t)", "held": "Holdt (t)",
         "present": "Fremmødt", "attendance": "Fremmøde",
         "mean_attendance": "Gennemsnitligt fremmøde: {a}.",
-        "dropouts": "{w} medlemmer trådte ud ({c} efter fristen for erstatning); {r} pladser "
-                    "blev besat af stedfortrædere, {d} tilbud blev afslået, {o} pladser står "
-                    "tomme.",
+        "dropouts": "Udtrådte medlemmer: {w} ({c} efter fristen for erstatning); pladser "
+                    "besat af stedfortrædere: {r}; afslåede tilbud: {d}; tomme pladser: {o}.",
         "guests": "Eksperter og interessenter, der blev hørt", "guest_kind": "Rolle",
         "guest_name": "Navn", "organisation": "Organisation", "none": "Ingen.",
         "recs": "{v} forslag kom til afstemning; {a} blev vedtaget.",
@@ -134,9 +133,8 @@ T = {
         "session": "Session", "date": "Date", "planned": "Planned (h)", "held": "Held (h)",
         "present": "Present", "attendance": "Attendance",
         "mean_attendance": "Mean attendance: {a}.",
-        "dropouts": "{w} members withdrew ({c} after the cut-off for replacement); {r} seats "
-                    "were filled by substitutes, {d} offers were declined, {o} seats are "
-                    "empty.",
+        "dropouts": "Members who withdrew: {w} ({c} after the cut-off for replacement); seats "
+                    "filled by substitutes: {r}; offers declined: {d}; empty seats: {o}.",
         "guests": "Experts and stakeholders heard", "guest_kind": "Role", "guest_name": "Name",
         "organisation": "Organisation", "none": "None.",
         "recs": "{v} proposals went to a vote; {a} were adopted.",
@@ -173,26 +171,34 @@ def _pct(x: float | None, digits: int = 0) -> str:
     return "–" if x is None else f"{x * 100:.{digits}f} %"
 
 
-def _n(x: int | None) -> str:
-    return "–" if x is None else f"{x:,}".replace(",", ".")
+def _n(x: int | None, lang: str = "da") -> str:
+    if x is None:
+        return "–"
+    return f"{x:,}".replace(",", ".") if lang == "da" else f"{x:,}"
 
 
-def _cell(c: Mapping[str, Any], k: int) -> str:
+def _cell(c: Mapping[str, Any], k: int, lang: str) -> str:
     if c["suppressed"]:
         return f"< {k}"
     if c["count"] is None:
         return _pct(c["share"], 1) if c["share"] is not None else "–"
-    return f"{_n(c['count'])} ({_pct(c['share'], 1)})" if c["share"] is not None \
-        else _n(c["count"])
+    return f"{_n(c['count'], lang)} ({_pct(c['share'], 1)})" if c["share"] is not None \
+        else _n(c["count"], lang)
 
 
-def _feature(name: str, t: Mapping) -> str:
-    return t["features"].get(name, name.replace("_", " ").capitalize())
+def _feature(name: str, e: Mapping[str, Any], lang: str) -> str:
+    given = ((e.get("labels") or {}).get(name) or {}).get("label")
+    if given:
+        return given[lang]
+    return T[lang]["features"].get(name, name.replace("_", " ").capitalize())
 
 
-def _value(feature: str, value: str, t: Mapping) -> str:
+def _value(feature: str, value: str, e: Mapping[str, Any], lang: str) -> str:
+    given = ((e.get("labels") or {}).get(feature) or {}).get("values", {}).get(value)
+    if given:
+        return given[lang]
     if feature == "sex":
-        return t["sex"].get(value, value)
+        return T[lang]["sex"].get(value, value)
     if feature == "municipality_code":
         from services.registry.geography import municipalities  # the names of the codes
         try:
@@ -248,23 +254,24 @@ def representativeness_section(e: Mapping[str, Any], lang: str) -> ReportSection
     if not r["features"]:
         blocks.append(t["no_repr"])
     else:
-        blocks.append(t["funnel"].format(p=_n(totals.get("population")),
-                                         i=_n(totals.get("invited")),
-                                         s=_n(totals.get("signed_up")),
-                                         d=_n(totals.get("drawn")), e=_n(totals.get("seated"))))
+        blocks.append(t["funnel"].format(**{key: _n(totals.get(stage), lang) for key, stage in (
+            ("p", "population"), ("i", "invited"), ("s", "signed_up"), ("d", "drawn"),
+            ("e", "seated"))}))
     for f in r["features"]:
-        name = _feature(f["feature"], t)
-        labels = [_value(f["feature"], row["value"], t) for row in f["rows"]]
+        name = _feature(f["feature"], e, lang)
+        labels = [_value(f["feature"], row["value"], e, lang) for row in f["rows"]]
         blocks.append(TableBlock(
             caption=name, header=[t["value"], *(t["stages"][s] for s in f["stages"])],
-            rows=[[label, *(_cell(row[s], k) for s in f["stages"])]
+            rows=[[label, *(_cell(row[s], k, lang) for s in f["stages"])]
                   for label, row in zip(labels, f["rows"])],
             numeric=tuple(range(1, len(f["stages"]) + 1))))
         if f["distance_signed_up"] is not None or f["distance_drawn"] is not None:
             blocks.append(t["distance"].format(s=_pct(f["distance_signed_up"], 1),
                                                d=_pct(f["distance_drawn"], 1),
                                                e=_pct(f["distance_seated"], 1)))
-        if f["distance_signed_up"] and f["distance_drawn"] is not None:
+        # Only a real skew that the lottery reduced is worth a sentence.
+        if (f["distance_signed_up"] or 0) >= 0.02 and f["distance_drawn"] is not None \
+                and f["distance_drawn"] < f["distance_signed_up"]:
             corrected = 1 - f["distance_drawn"] / f["distance_signed_up"]
             blocks.append(t["corrected"].format(c=_pct(max(corrected, 0.0)), f=name.lower()))
         if f["population_source"] == "targets":
@@ -289,7 +296,7 @@ def selection_section(e: Mapping[str, Any], lang: str) -> ReportSection | None:
         elif key == "lottery_sha256":
             text = value or "–"
         else:
-            text = _n(value)
+            text = _n(value, lang)
         rows.append([label, text])
     return ReportSection("selection", t["selection"], 20, [
         t["selection_intro"].format(a=s.get("algorithm", "")),
@@ -465,7 +472,8 @@ def render_pdf(e: Mapping[str, Any], lang: str) -> bytes:
                 story.append(KeepTogether([img, p(b.caption, "quote")]))
             elif isinstance(b, TableBlock):
                 cols = len(b.header)
-                first = width * (0.4 if cols > 2 else 0.6)
+                # Wide tables of figures (the five stages) leave the label column less room.
+                first = width * (0.2 if cols > 4 else 0.4 if cols > 2 else 0.6)
                 rest = (width - first) / max(cols - 1, 1)
                 rows = [list(b.header), *[list(r) for r in b.rows]]
                 story.append(p(b.caption, "h3"))

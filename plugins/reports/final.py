@@ -97,7 +97,7 @@ th,td{border:1px solid #888;padding:.25rem .5rem;text-align:left}td.n{text-align
 <section aria-labelledby="comp"><h2 id="comp">{{ t.composition }}</h2><p>{{ t.composition_intro }}</p>
 {% if a.composition %}<table><caption>{{ t.composition }}</caption>
 <thead><tr><th scope="col">{{ t.feature }}</th><th scope="col">{{ t.category }}</th><th scope="col">{{ t.population }}</th><th scope="col">{{ t.panel }}</th><th scope="col">{{ t.panel_share }}</th></tr></thead>
-<tbody>{% for c in a.composition %}<tr><td>{{ label(c.feature_label, c.feature) }}</td><th scope="row">{{ label(c.label, c.category) }}</th><td class="n">{{ pct(c.population_share) }}</td><td class="n">{{ c.panel_count }}</td><td class="n">{{ pct(c.panel_share) }}</td></tr>{% endfor %}</tbody></table>
+<tbody>{% for c in a.composition %}<tr><td>{{ label(c.feature_label, c.feature) }}</td><th scope="row">{{ label(c.label, c.category) }}</th><td class="n">{{ pct(c.population_share) }}</td><td class="n">{{ "< %d" % a.min_cell if c.suppressed else c.panel_count }}</td><td class="n">{{ pct(c.panel_share) }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>{{ t.none }}</p>{% endif %}
 </section>
 <section aria-labelledby="proc"><h2 id="proc">{{ t.process }}</h2>
@@ -198,7 +198,9 @@ def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
         for c in assembly["composition"]:
             rows.append([_label(c.get("feature_label"), lang, c["feature"]),
                          _label(c.get("label"), lang, c["category"]),
-                         _pct(c["population_share"]), c["panel_count"], _pct(c["panel_share"])])
+                         _pct(c["population_share"]),
+                         f"< {assembly['min_cell']}" if c.get("suppressed") else c["panel_count"],
+                         _pct(c["panel_share"])])
         story.append(_table(rows, [38 * mm, 45 * mm, 27 * mm, 27 * mm, 22 * mm], s,
                             numeric_from=2))
     else:

@@ -436,6 +436,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     say("report", f"final report: {files[('da', 'HTML')]} and {files[('da', 'PDF')]} "
                   f"(English: {files[('en', 'HTML')].name}, {files[('en', 'PDF')].name})")
     say("report", f"transparency page: {out / 'transparency.html'}; plot: {plot_path}")
+    evaluation = _evaluate(svc, recs, voters, rng, out, codes, present, shares)
     if svc.dead_letters():
         say("bus", f"WARNING: {svc.dead_letters()} events went to a dead-letter topic")
     verify = (f"kleroterion verify --lottery {lottery_path} --seed {drawn.seed} "
@@ -445,7 +446,69 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     return {"lottery": lottery_path, "seed": drawn.seed, "sha256": drawn.lottery_sha256,
             "panel_ids": list(drawn.panel_ids), "panel_index": drawn.panel_index,
             "quotas": quotas, "files": files, "plot": plot_path, "verify": verify,
-            "outcomes": outcomes, "final_panel": final_ids, "pool_size": n_pool}
+            "outcomes": outcomes, "final_panel": final_ids, "pool_size": n_pool,
+            "evaluation": evaluation}
+
+
+def _evaluate(svc, recs, voters, rng, out, codes, present, shares) -> dict:
+    """The OECD-style evaluation: anonymous questionnaires, then the evaluation report built
+    from what the registry, sortition and sessions told the recommendations service."""
+    # The extract holds sex, age and municipality; the organiser gives the population's
+    # shares of the rest (from Statistics Denmark, here the synthetic population's).
+    recs.put(f"/assemblies/{ASSEMBLY}/evaluation/population-targets", {
+        "population_targets": {f: {v: round(x, 4) for v, x in shares[f].items()}
+                               for f in ("education", "area")}})
+    q = recs.post(f"/assemblies/{ASSEMBLY}/questionnaires",
+                  {"audience": "member", "stage": "final"}).json
+    answered = 0
+    for member in present:
+        if rng.random() > 0.85:  # not everyone answers
+            continue
+        answers = {x["id"]: str(int(np.clip(round(rng.normal(4.1, 0.8)), 1, 5)))
+                   for x in q["questions"] if x["kind"] == "agree"}
+        if rng.random() < 0.3:
+            answers["comment"] = "Det var lærerigt at høre de andres synspunkter."
+        voters.post(f"/public/questionnaires/{q['questionnaire_id']}/responses",
+                    {"member_code": codes[member], "answers": answers}, expect=(201,))
+        answered += 1
+    obs = recs.post(f"/assemblies/{ASSEMBLY}/questionnaires",
+                    {"audience": "observer", "stage": "final"}).json
+    slips = recs.post(f"/questionnaires/{obs['questionnaire_id']}/codes", {"count": 6}).json
+    for code in slips["codes"][:5]:
+        voters.post(f"/public/questionnaires/{obs['questionnaire_id']}/responses", {
+            "respondent_code": code, "answers": {
+                x["id"]: str(int(rng.integers(3, 6)))
+                for x in obs["questions"] if x["kind"] == "agree"}}, expect=(201,))
+    for qid in (q["questionnaire_id"], obs["questionnaire_id"]):
+        recs.post(f"/questionnaires/{qid}/close", expect=(200,))
+    say("evaluation", f"{answered} of {len(present)} members and 5 observers answered the "
+                      f"anonymous questionnaires")
+    data = recs.get(f"/assemblies/{ASSEMBLY}/evaluation").json
+    for f in data["representativeness"]["features"]:
+        if f["distance_signed_up"] is not None and f["distance_drawn"] is not None:
+            say("evaluation", f"{f['feature']}: the volunteers were "
+                              f"{f['distance_signed_up']:.1%} away from the population, the "
+                              f"panel {f['distance_drawn']:.1%}")
+    files = {}
+    for lang in ("da", "en"):
+        index = voters.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang={lang}")
+        for name in re.findall(r'href="[^"]*/evaluation/' + lang + r'/([^"]+)"',
+                               index.get_data(as_text=True)):
+            path = out / "evaluation" / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(voters.get(f"/public/assemblies/{ASSEMBLY}/evaluation/{lang}/{name}")
+                             .data)
+            files[name] = path
+    internal = {}
+    for f in recs.get(f"/assemblies/{ASSEMBLY}/evaluation/reports/da").json["reports"]:
+        if f["name"].endswith((".html", ".pdf")):
+            path = out / "evaluation" / f["name"]
+            path.write_bytes(recs.get(f["url"]).data)
+            internal[f["name"]] = path
+    public_html = next(p for n, p in files.items() if n.endswith("public-da.html"))
+    say("evaluation", f"public evaluation report: {public_html} (and PDF, English, plots); "
+                      f"organisers' edition: {next(iter(internal.values())).name}")
+    return {"public": files, "internal": internal, "respondents": answered}
 
 
 EXPERTS = [("Prof. Ida Hansen", "DTU Sustain"), ("Jonas Berg", "Klimatilpasning, HOFOR"),

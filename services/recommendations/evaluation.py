@@ -19,7 +19,8 @@ shares for features the extract does not hold (e.g. education, from Statistics D
 - ``experience``: the questionnaires' answers as counts (free texts only with
   ``audience="internal"``);
 - ``impact``: each adopted recommendation's answer and implementation a year after the
-  handover (or as of today, before that).
+  handover (or as of today, before that);
+- ``labels``: display names of features and values, where the organisers gave them.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
+from services.recommendations.disclosure import suppress
 from services.recommendations.api import (OPERATORS, assembly_row, body, change, ctx,
                                           log_change, today)
 from services.recommendations.questionnaires import results as questionnaire_results
@@ -106,18 +108,6 @@ def facts(conn, assembly_id: str) -> dict[str, dict]:
 
 
 # --- small cells ------------------------------------------------------------------------------
-
-
-def suppress(counts: list[int | None], min_cell: int) -> list[bool]:
-    """Which cells of one column (the values of one feature) to hide. A non-zero count below
-    ``min_cell`` is hidden; when that leaves a single hidden cell, the smallest other
-    non-zero cell goes too, since the column's total would otherwise give it away."""
-    hidden = [c is not None and 0 < c < min_cell for c in counts]
-    if sum(hidden) == 1:
-        others = [(c, i) for i, c in enumerate(counts) if c and not hidden[i]]
-        if others:
-            hidden[min(others)[1]] = True
-    return hidden
 
 
 def _column(counts: list[int | None], min_cell: int) -> list[dict]:
@@ -308,6 +298,17 @@ def experience(conn, assembly_id: str, min_cell: int, audience: str) -> list[dic
     return out
 
 
+def labels(report_input: dict) -> dict[str, dict]:
+    """Display names of features and values, from the final report's composition input:
+    ``{feature: {"label": {da, en} | None, "values": {value: {da, en}}}}``."""
+    out: dict[str, dict] = {}
+    for row in report_input.get("composition", []):
+        entry = out.setdefault(row["feature"], {"label": row.get("feature_label"), "values": {}})
+        if row.get("label"):
+            entry["values"][row["category"]] = row["label"]
+    return out
+
+
 def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "public"
                     ) -> dict[str, Any]:
     if audience not in AUDIENCES:
@@ -320,6 +321,7 @@ def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "pu
         "title": report_input.get("title") or {"da": assembly.name or assembly.assembly_id,
                                                "en": assembly.name or assembly.assembly_id},
         "audience": audience, "min_cell": min_cell, "generated_on": on.isoformat(),
+        "labels": labels(report_input),
         "representativeness": representativeness(f, min_cell),
         "selection": selection(f),
         "process": process(conn, assembly, f, view, on),

@@ -281,7 +281,8 @@ def set_report_input(assembly_id):
 
 def _artifacts(assembly_id: str, lang: str):
     with ctx().engine.connect() as conn:
-        data = tracking.report_data(conn, assembly_row(conn, assembly_id), today())
+        data = tracking.report_data(conn, assembly_row(conn, assembly_id), today(),
+                                   ctx().settings.min_cell_size)
     found = []
     for name, report in ctx().plugins.reports("final").items():
         for artifact in report.produce(data, lang):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from services.recommendations import models as m
 from services.recommendations import scale as scales
+from services.recommendations.disclosure import suppress
 
 # An interim answer does not stop the clock: the body committed to a formal answer.
 FINAL_ANSWERS = ("accepted", "partly_accepted", "rejected")
@@ -121,7 +122,7 @@ def public_view(conn, assembly, today: date) -> dict[str, Any]:
     }
 
 
-def report_data(conn, assembly, today: date) -> dict[str, Any]:
+def report_data(conn, assembly, today: date, min_cell: int) -> dict[str, Any]:
     """What report plugins get (hookspecs.Report.produce): adopted recommendations with
     their support, the composition against the population and the process."""
     view = public_view(conn, assembly, today)
@@ -136,7 +137,8 @@ def report_data(conn, assembly, today: date) -> dict[str, Any]:
         "recommendations": [r for r in view["recommendations"] if r["status"] == "adopted"],
         "not_adopted": [{"number": r["number"], "title": r["title"], "support": r["support"]}
                         for r in view["recommendations"] if r["status"] != "adopted"],
-        "composition": composition_rows(report_input.get("composition", [])),
+        "composition": composition_rows(report_input.get("composition", []), min_cell),
+        "min_cell": min_cell,
         "process": {
             "sessions": [{"session_id": s.session_id, "held_on": _iso(s.held_at.date()),
                           "hours": s.hours, "present": s.present, "seated": s.seated}
@@ -150,10 +152,21 @@ def report_data(conn, assembly, today: date) -> dict[str, Any]:
     }
 
 
-def composition_rows(rows: list[dict]) -> list[dict]:
-    """Panel shares next to the population's, per feature (shares of the feature's total)."""
+def composition_rows(rows: list[dict], min_cell: int) -> list[dict]:
+    """Panel shares next to the population's, per feature (shares of the feature's total);
+    a panel count below ``min_cell`` is suppressed (``panel_count`` None, ``suppressed``)."""
     totals: dict[str, int] = {}
     for r in rows:
         totals[r["feature"]] = totals.get(r["feature"], 0) + r["panel_count"]
-    return [{**r, "panel_share": round(r["panel_count"] / totals[r["feature"]], 4)
-             if totals[r["feature"]] else 0.0} for r in rows]
+    hidden: dict[int, bool] = {}
+    for feature in totals:
+        index = [i for i, r in enumerate(rows) if r["feature"] == feature]
+        hidden.update(zip(index, suppress([rows[i]["panel_count"] for i in index], min_cell)))
+    out = []
+    for i, r in enumerate(rows):
+        if hidden[i]:
+            out.append({**r, "panel_count": None, "panel_share": None, "suppressed": True})
+        else:
+            out.append({**r, "suppressed": False, "panel_share": round(
+                r["panel_count"] / totals[r["feature"]], 4) if totals[r["feature"]] else 0.0})
+    return out

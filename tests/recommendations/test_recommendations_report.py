@@ -67,6 +67,9 @@ def test_final_report_in_pdf_and_html_in_both_languages(svc):
     page = html.data.decode()
     assert '<html lang="da">' in page and "Borgersamling om klima" in page
     assert "Vedtagne anbefalinger" in page and "Kvinder" in page and "50 %" in page
+    # 4 women and 4 men: below the minimum cell of 5, so neither count nor share is shown
+    composition = page.split('id="comp"')[1].split("</section>")[0]
+    assert composition.count("&lt; 5") == 2 and ">4<" not in composition
     # Only adopted recommendations are the report's recommendations.
     adopted = page.split('id="recs"')[1].split("</section>")[0]
     assert "Flere cykelstier" in adopted and "Congestion charge" not in adopted
