@@ -66,6 +66,7 @@ class ColumnGeneration:
         self.verify_ips = 0
         self.verify_attempts = 0
         self.use_heuristic = True
+        self.smoothing = 0.5  # weight of the previous search point in dual smoothing
         self.ip_time = 1.0  # running averages (s), start by trusting the heuristic
         self.master_time = 0.0
         self.cols = np.zeros((64, self.T), dtype=np.int32)
@@ -74,6 +75,12 @@ class ColumnGeneration:
         self.fixed = np.zeros(self.T, dtype=bool)
         self.fixed_value = np.zeros(self.T)
         self.iterations = 0
+        # the master's simplex slows down with its width (per iteration ~0.06 ms at 400
+        # panels, ~0.5 ms at 1,800 on an 815-person pool): past prune_at panels, nonbasic ones
+        # with the worst reduced costs go, down to prune_keep; pricing brings back any needed
+        self.prune_at = 2 * (self.T + 1) + 200
+        self.prune_keep = self.T + 1 + 100
+        self.pruned = 0
         self.t0 = time.perf_counter()
         self._build_master()
 
@@ -154,7 +161,35 @@ class ColumnGeneration:
         w = y / self.n
         values = self.cols[:self.J] @ w
         mu = float(values[lam > 1e-12].max()) if np.any(lam > 1e-12) else float(values.max())
+        if self.J > self.prune_at:
+            keep = self._prune(lam, values)
+            lam, values = lam[keep], values[keep]
         return z, y, mu, lam, values
+
+    def _prune(self, lam, values) -> np.ndarray:
+        """Drop nonbasic panels with the lowest reduced cost; returns the mask kept. Only
+        nonbasic columns go, so the basis (and the solution) stays optimal."""
+        J = self.J
+        status = list(self.master.getBasis().col_status)[1:1 + J]
+        basic = np.fromiter((s == highspy.HighsBasisStatus.kBasic for s in status), bool, J)
+        keep = basic | (lam > 1e-12)
+        room = self.prune_keep - int(keep.sum())
+        if room > 0:
+            cand = np.flatnonzero(~keep)
+            keep[cand[np.argsort(-values[cand], kind="stable")[:room]]] = True
+        drop = np.flatnonzero(~keep)
+        if len(drop) == 0:
+            return keep
+        self.master.deleteCols(len(drop), (drop + 1).astype(np.int32))
+        for j in drop:
+            self.keys.discard(self.cols[j].tobytes())
+        kept = np.flatnonzero(keep)
+        self.cols[:len(kept)] = self.cols[kept]
+        self.J = len(kept)
+        self.pruned += len(drop)
+        if hasattr(self, "sup"):
+            del self.sup  # its rows follow the column order: rebuilt on next use
+        return keep
 
     def _check(self, z):
         self.iterations += 1
@@ -254,7 +289,11 @@ class ColumnGeneration:
         self.add_columns(cols)
         return True
 
-    def heuristic_columns(self, w, mu, values, lam, tries=1):
+    def heuristic_columns(self, w, mu, values, lam, tries=1, w_search=None):
+        """Local search from the best and from random basic panels; keeps the panels that
+        beat mu under w. ``w_search`` (smoothed duals) steers the search when given; the
+        test is still against w, the master's own duals."""
+        ws = w if w_search is None else w_search
         order = np.argsort(-values)
         starts = list(order[:tries])
         basic = np.flatnonzero(lam > 1e-12)
@@ -263,7 +302,7 @@ class ColumnGeneration:
         found = []
         thr = mu + self.tol
         for j in dict.fromkeys(starts):
-            x = self.pricer.local_search(w, self.cols[j].astype(np.int64))
+            x = self.pricer.local_search(ws, self.cols[j].astype(np.int64))
             if float(w @ x) > thr:
                 found.append(x)
         return self.add_columns(found)
@@ -281,15 +320,27 @@ class ColumnGeneration:
         try a maximum-support dual first; verifying it costs a pricing IP, and when it fails
         repeatedly we settle for y0's support (the next round then starts almost solved)."""
         vtol = self.tol * 0.01  # proof tolerance for fixing types
+        center = None
         while True:
             z, y, mu, lam, values = self.solve_master()
             self._check(z)
             wy = y / self.n
             # the swap heuristic pays only when an exact pricing IP costs clearly more than
             # a master LP solve (tight quotas, many types); otherwise the IP's columns are better
-            if (self.use_heuristic and self.ip_time > 3.0 * self.master_time
-                    and self.heuristic_columns(wy, mu, values, lam, tries=4)):
-                continue
+            if self.use_heuristic and self.ip_time > 3.0 * self.master_time:
+                # Dual smoothing: the master's duals jump between far-apart vertices late in a
+                # round, and panels priced there are soon useless; searching at a point between
+                # the last search point and the new duals damps that. Panels still have to beat
+                # the master's own duals, and a miss there falls back to those duals.
+                a = self.smoothing
+                if center is not None and a > 0:
+                    ys = a * center + (1 - a) * y
+                    if self.heuristic_columns(wy, mu, values, lam, tries=4, w_search=ys / self.n):
+                        center = ys
+                        continue
+                center = y
+                if self.heuristic_columns(wy, mu, values, lam, tries=4):
+                    continue
             t_ip = time.perf_counter()
             found, _ = self.pricer.improving(wy, mu + vtol, self.max_solutions)
             self.ip_time = 0.7 * self.ip_time + 0.3 * (time.perf_counter() - t_ip)
@@ -365,6 +416,7 @@ class ColumnGeneration:
             "rounds": rounds,
             "iterations": self.iterations,
             "columns": int(self.J),
+            "columns_pruned": int(self.pruned),
             "pricing_ips": self.pricer.ip_calls,
             "verify_ips": self.verify_ips,
             "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),

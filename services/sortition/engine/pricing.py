@@ -223,9 +223,11 @@ class Pricer:
         qc = p.A.astype(np.float64) @ x
         for _ in range(max_moves):
             out_types = np.flatnonzero(x > 0)
-            cand_in = np.flatnonzero(room)
+            # only types heavier than the lightest member can gain: on large pools most dual
+            # weights are zero, and this cuts the (members x candidates) algebra below
+            cand_in = np.flatnonzero(room & (w > w[out_types].min() + 1e-12))
             if len(cand_in) == 0:
-                break
+                break  # then no exchange of two can gain either
             gain = w[cand_in][None, :] - w[out_types][:, None]
             if gain.max() <= 1e-12:
                 break
