@@ -349,6 +349,11 @@ class Assembly:
                                      expect=(200, 404))
         return r.json()["members"] if r.status_code == 200 else []
 
+    def evaluation(self) -> dict:
+        """The organisers' evaluation data, as the recommendations service has gathered it
+        from the registry's, sortition's and sessions' aggregate events."""
+        return self.recommendations.get(f"/assemblies/{self.assembly_id}/evaluation").json()
+
     def wait_panel_everywhere(self, panel_ids: list[str], timeout: float = 60) -> dict:
         panel = set(panel_ids)
 

@@ -3,6 +3,8 @@ public sign-up, pool export, sortition over gRPC, and ``panel_drawn`` reaching t
 sessions and recommendations — each a separate process, read back through its HTTP API."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -37,3 +39,22 @@ def test_a_panel_drawn_over_grpc_reaches_every_service(drawn):
     seated = {m["member_id"] for m in a.seated_in_recommendations() if m["seated"]}
     assert seated == panel
 
+
+
+def test_the_evaluation_gathers_every_service_s_aggregates_over_the_broker(drawn):
+    a = drawn["assembly"]
+    deadline = time.monotonic() + 60
+    while True:
+        data = a.evaluation()
+        totals = data["representativeness"]["totals"]
+        if (totals.get("invited") and totals.get("drawn") and data["selection"]) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    # registry's funnel_counted, sortition's distribution_computed, sessions' process_summarised
+    assert totals["invited"] == 80 and totals["signed_up"] == 80
+    assert totals["drawn"] == a.seats
+    assert data["selection"]["pool_size"] == 80 and data["selection"]["seats"] == a.seats
+    sex = next(f for f in data["representativeness"]["features"] if f["feature"] == "sex")
+    assert {"population", "invited", "signed_up", "drawn", "seated"} == set(sex["stages"])
+    assert data["process"]["seats"] == a.seats
