@@ -106,6 +106,23 @@ def choice(data, field, options, *, required=True) -> str | None:
     return value
 
 
+LANGUAGES = ("da", "en")
+
+
+def bilingual(raw: Any, field: str, *, required: bool = False, max_len: int | None = None
+              ) -> dict[str, str] | None:
+    """A text given in Danish and English, ``{"da": ..., "en": ...}``; None when absent and
+    not required."""
+    if raw is None and not required:
+        return None
+    if not (isinstance(raw, dict) and all(isinstance(raw.get(k), str) and raw[k].strip()
+                                          for k in LANGUAGES)):
+        raise ApiError(field, "must give a Danish and an English text (da, en)")
+    if max_len is not None and any(len(raw[k]) > max_len for k in LANGUAGES):
+        raise ApiError(field, f"must be at most {max_len} characters in each language")
+    return {k: raw[k].strip() for k in LANGUAGES}
+
+
 def who() -> tuple[str, str]:
     p = auth.current_principal()
     return p.subject, p.role

@@ -19,12 +19,11 @@ from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
-from services.recommendations.api import (OPERATORS, assembly_row, change, ctx, log_change, now,
-                                          today)
+from services.recommendations.api import (LANGUAGES, OPERATORS, assembly_row, bilingual, change,
+                                          ctx, log_change, now, today)
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
-LANGUAGES = ("da", "en")
 
 TEXT = {
     "da": {
@@ -198,15 +197,6 @@ def open_data_csv(assembly_id):
 # --- the final report -----------------------------------------------------------------------
 
 
-def _labels(raw: Any, field: str, *, required: bool = False) -> dict[str, str] | None:
-    if raw is None and not required:
-        return None
-    if not (isinstance(raw, dict) and all(isinstance(raw.get(k), str) and raw[k].strip()
-                                          for k in LANGUAGES)):
-        raise ApiError(field, "must give a Danish and an English text (da, en)")
-    return {k: raw[k].strip() for k in LANGUAGES}
-
-
 def check_report_input(data: dict) -> dict:
     """The report input: title, composition rows, experts heard, a process summary.
 
@@ -215,7 +205,7 @@ def check_report_input(data: dict) -> dict:
     it; the shares of one feature must add up to 1 (±0.02)."""
     out: dict[str, Any] = {}
     if "title" in data:
-        out["title"] = _labels(data["title"], "title", required=True)
+        out["title"] = bilingual(data["title"], "title", required=True)
     rows = data.get("composition", [])
     if not isinstance(rows, list):
         raise ApiError("composition", "must be a list of rows")
@@ -238,9 +228,9 @@ def check_report_input(data: dict) -> dict:
             raise ApiError(f"{where}.panel_count", "must be a whole number of at least 0")
         sums[row["feature"]] = sums.get(row["feature"], 0) + share
         checked.append({"feature": row["feature"], "category": row["category"],
-                        "feature_label": _labels(row.get("feature_label"),
+                        "feature_label": bilingual(row.get("feature_label"),
                                                  f"{where}.feature_label"),
-                        "label": _labels(row.get("label"), f"{where}.label"),
+                        "label": bilingual(row.get("label"), f"{where}.label"),
                         "population_share": float(share), "panel_count": count})
     for feature, total in sums.items():
         if abs(total - 1) > 0.02:
@@ -255,9 +245,9 @@ def check_report_input(data: dict) -> dict:
         if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not e["name"].strip():
             raise ApiError(f"experts_heard[{i}].name", "is required")
         out["experts_heard"].append({"name": e["name"].strip(),
-                                     "role": _labels(e.get("role"), f"experts_heard[{i}].role")})
+                                     "role": bilingual(e.get("role"), f"experts_heard[{i}].role")})
     if "process_summary" in data:
-        out["process_summary"] = _labels(data["process_summary"], "process_summary",
+        out["process_summary"] = bilingual(data["process_summary"], "process_summary",
                                          required=True)
     return out
 

@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
-from services.recommendations.api import (OPERATORS, Refused, assembly_row, body, change,
-                                          ctx, log_change, now, text)
+from services.recommendations.api import (OPERATORS, Refused, assembly_row,
+                                          bilingual, body, change, ctx, log_change, now,
+                                          text)
 
 bp = Blueprint("questionnaires", __name__)
 
-LANGUAGES = ("da", "en")
 AUDIENCES = ("member", "observer", "organiser")
 STAGES = ("session", "final")
 KINDS = ("agree", "choice", "text")
@@ -114,13 +114,8 @@ def default_questions(audience: str, stage: str) -> list[dict]:
     return [{**q, "options": AGREE} if q["kind"] == "agree" else dict(q) for q in chosen]
 
 
-def _labels(raw: Any, field: str) -> dict[str, str]:
-    if not (isinstance(raw, dict) and all(isinstance(raw.get(k), str) and raw[k].strip()
-                                          for k in LANGUAGES)):
-        raise ApiError(field, "must give a Danish and an English text (da, en)")
-    if any(len(raw[k]) > 500 for k in LANGUAGES):
-        raise ApiError(field, "must be at most 500 characters in each language")
-    return {k: raw[k].strip() for k in LANGUAGES}
+def _text(raw: Any, field: str) -> dict[str, str]:
+    return bilingual(raw, field, required=True, max_len=500)
 
 
 def check_questions(raw: Any) -> list[dict]:
@@ -143,7 +138,7 @@ def check_questions(raw: Any) -> list[dict]:
         seen.add(qid)
         if q.get("kind") not in KINDS:
             raise ApiError(f"{where}.kind", f"must be one of {', '.join(KINDS)}", 422)
-        item = {"id": qid, "kind": q["kind"], "text": _labels(q.get("text"), f"{where}.text")}
+        item = {"id": qid, "kind": q["kind"], "text": _text(q.get("text"), f"{where}.text")}
         if q["kind"] == "agree":
             item["options"] = AGREE
         elif q["kind"] == "choice":
@@ -158,7 +153,7 @@ def check_questions(raw: Any) -> list[dict]:
                     raise ApiError(f"{where}.options[{j}].key",
                                    "must be a unique text of at most 64 characters")
                 keys.add(key)
-                item["options"].append({"key": key, "label": _labels(
+                item["options"].append({"key": key, "label": _text(
                     o.get("label"), f"{where}.options[{j}].label")})
         out.append(item)
     return out
@@ -211,7 +206,7 @@ def create_questionnaire(assembly_id):
         raise ApiError("session_id", "belongs to a questionnaire after a session only")
     questions = (check_questions(data["questions"]) if data.get("questions") is not None
                  else default_questions(audience, stage))
-    title = (_labels(data["title"], "title") if data.get("title") is not None
+    title = (_text(data["title"], "title") if data.get("title") is not None
              else _title(audience, stage, session_id))
     qid = str(uuid.uuid4())
     with change() as conn:
