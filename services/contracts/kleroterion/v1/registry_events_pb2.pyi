@@ -88,3 +88,13 @@ class FunnelCounted(_message.Message):
     counts: _containers.RepeatedCompositeFieldContainer[FunnelCount]
     pool_version: str
     def __init__(self, population_total: _Optional[int] = ..., invited_total: _Optional[int] = ..., signed_up_total: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[FunnelCount, _Mapping]]] = ..., pool_version: _Optional[str] = ...) -> None: ...
+
+class SeatAnswered(_message.Message):
+    __slots__ = ("registrant_id", "answer", "reason")
+    REGISTRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    registrant_id: str
+    answer: str
+    reason: str
+    def __init__(self, registrant_id: _Optional[str] = ..., answer: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
