@@ -169,24 +169,8 @@ def api_blueprint() -> Blueprint:
     def respond(assembly_id, member_id):
         ctx, data = _ctx(), body()
         answer = text(data, "answer")
-        if answer not in ("confirmed", "declined"):
-            raise ApiError("answer", "must be 'confirmed' or 'declined'", 422)
         with ctx.engine.begin() as conn:
-            assembly = q.assembly(conn, assembly_id)
-            member = q.member(conn, assembly_id, member_id)
-            if member["status"] != "offered":
-                raise ApiError("member_id", f"{member_id!r} has no open seat offer (status "
-                                            f"{member['status']})", 409)
-            out: list = [pb.MemberResponded(member_id=member_id, answer=answer)]
-            if answer == "confirmed":
-                conn.execute(m.members.update().where(m.members.c.assembly_id == assembly_id,
-                                                      m.members.c.member_id == member_id)
-                             .values(status="confirmed", updated_at=now()))
-                if member["replaces"]:
-                    out.append(pb.SeatFilled(vacated_by=member["replaces"], substitute_id=member_id))
-            else:
-                out += seats.vacate(conn, q.assembly_format(ctx, assembly), assembly, member,
-                                    "declined", "declined the seat", q.next_session(conn, assembly_id))
+            out = seats.answer_offer(conn, ctx, assembly_id, member_id, answer)
             audit_change(conn, f"member.{answer}", f"assembly:{assembly_id}", {"member_id": member_id})
             outgoing.enqueue(conn, ctx, assembly_id, out)
             result = q.composition(conn, assembly_id)

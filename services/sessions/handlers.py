@@ -1,19 +1,21 @@
-"""Events in: the platform's ``assembly_created`` and sortition's ``panel_drawn`` and
-``substitutes_drawn`` (which carry the members' stratification features and the quotas),
-each applied once per event id, with the events its change causes enqueued in the same
-transaction."""
+"""Events in: the platform's ``assembly_created``, sortition's ``panel_drawn`` and
+``substitutes_drawn`` (which carry the members' stratification features and the quotas) and
+the registry's ``seat_answered`` (a member's own answer to their seat offer), each applied
+once per event id, with the events its change causes enqueued in the same transaction."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
-
 
 from services.common import audit, events, storage
 from services.common.service import ServiceContext
+from services.common.web import ApiError
 from services.sessions import models as m
 from services.sessions import outgoing, queries, seats
 
+log = logging.getLogger(__name__)
 CONSUMER_GROUP = "sessions"
-CONSUMED = ("assembly_created", "panel_drawn", "substitutes_drawn")
+CONSUMED = ("assembly_created", "panel_drawn", "substitutes_drawn", "seat_answered")
 
 
 def _drawn(ids, people) -> list[tuple[str, dict]]:
@@ -25,9 +27,10 @@ def _drawn(ids, people) -> list[tuple[str, dict]]:
 
 
 def handle_event(ctx: ServiceContext, envelope) -> None:
-    """Apply an event from sortition or the platform, once per event id."""
+    """Apply an event from sortition, the registry or the platform, once per event id."""
     payload = events.payload_of(envelope)
     assembly_id = envelope.assembly_id
+    detail = {"event_id": envelope.event_id}
     with ctx.engine.begin() as conn:
         if not storage.apply_once(conn, CONSUMER_GROUP, envelope.event_id):
             return
@@ -46,9 +49,23 @@ def handle_event(ctx: ServiceContext, envelope) -> None:
                                    _drawn(payload.substitute_ids, payload.substitutes))
             if queries.assembly_exists(conn, assembly_id):
                 out = seats.fill_open_vacancies(conn, assembly_id)
+        elif envelope.event_type == "seat_answered":
+            reason = "declined the seat" + (f" ({payload.reason})" if payload.reason else "")
+            try:
+                with conn.begin_nested():
+                    out = seats.answer_offer(conn, ctx, assembly_id, payload.registrant_id,
+                                             payload.answer, reason)
+            except ApiError as exc:
+                # Answered already (a facilitator recorded it first), or nothing to answer:
+                # the event is claimed and changes nothing; retrying could never apply it.
+                log.info("seat answer not applied", extra={
+                    "event_id": envelope.event_id, "member_id": payload.registrant_id,
+                    "field": exc.field, "reason": exc.reason})
+                return
+            detail.update(member_id=payload.registrant_id, answer=payload.answer)
         audit.record(conn, actor=envelope.producer or "bus", role="event",
                      action=f"event.{envelope.event_type}", target=f"assembly:{assembly_id}",
-                     detail={"event_id": envelope.event_id})
+                     detail=detail)
         # A seated panel (or the seats it is to fill) announces nothing else, yet changes
         # the process.
         outgoing.enqueue(conn, ctx, assembly_id, out,

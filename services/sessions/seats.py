@@ -16,6 +16,7 @@ from services.sessions import models as m
 from services.sessions import panel, queries
 
 LEFT = ("declined", "withdrawn")
+ANSWERS = ("confirmed", "declined")
 
 
 def _now() -> datetime:
@@ -129,4 +130,30 @@ def fill_open_vacancies(conn, assembly_id: str) -> list:
     for vacated_by in open_:
         out += [p for p in offer_next(conn, assembly_id, vacated_by)
                 if isinstance(p, pb.SeatOffered)]
+    return out
+
+
+def answer_offer(conn, ctx, assembly_id: str, member_id: str, answer: str,
+                 reason: str = "declined the seat") -> list:
+    """A member's answer to their seat offer, whether a facilitator records it or the
+    member gives it on the registry's page (``seat_answered``): a confirmation takes the
+    seat (and fills the seat it replaces), a decline vacates it for the next substitute.
+    Raises ApiError naming the field when there is no open offer to answer."""
+    if answer not in ANSWERS:
+        raise ApiError("answer", "must be 'confirmed' or 'declined'", 422)
+    assembly = queries.assembly(conn, assembly_id)
+    member = queries.member(conn, assembly_id, member_id)
+    if member["status"] != "offered":
+        raise ApiError("member_id", f"{member_id!r} has no open seat offer (status "
+                                    f"{member['status']})", 409)
+    out: list = [pb.MemberResponded(member_id=member_id, answer=answer)]
+    if answer == "confirmed":
+        conn.execute(m.members.update().where(m.members.c.assembly_id == assembly_id,
+                                              m.members.c.member_id == member_id)
+                     .values(status="confirmed", updated_at=_now()))
+        if member["replaces"]:
+            out.append(pb.SeatFilled(vacated_by=member["replaces"], substitute_id=member_id))
+    else:
+        out += vacate(conn, queries.assembly_format(ctx, assembly), assembly, member,
+                      "declined", reason, queries.next_session(conn, assembly_id))
     return out
