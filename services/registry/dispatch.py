@@ -52,11 +52,11 @@ CHUNK = 500  # ids per IN (...) query: under every database's bound-parameter li
 SELECTED_TEMPLATE = "builtin:selected"
 SELECTED_CONTENT = {
     "da": {"subject": "Du er trukket ud til {assembly}",
-           "body": "Du er blevet trukket ud som medlem af {assembly}. Bekræft din plads med "
-                   "koden {code}."},
+           "body": "Du er blevet trukket ud som medlem af {assembly}. Bekræft eller afslå "
+                   "din plads på {signup_url} med koden {code}."},
     "en": {"subject": "You have been selected for {assembly}",
-           "body": "You have been selected as a member of {assembly}. Confirm your seat with "
-                   "the code {code}."},
+           "body": "You have been selected as a member of {assembly}. Confirm or decline "
+                   "your seat at {signup_url} with the code {code}."},
 }
 
 

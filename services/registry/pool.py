@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import uuid
 from datetime import datetime, timezone
 
@@ -18,7 +19,9 @@ from services.contracts.kleroterion.v1.registry_events_pb2 import (FunnelCount, 
 from services.registry import models
 from services.registry.dispatch import SELECTED_TEMPLATE
 
+log = logging.getLogger(__name__)
 SELECTION_GROUP = "registry.selection"
+ANSWERS = ("confirmed", "declined")
 STATES = ("pool", "selected", "substitute", "confirmed", "declined", "withdrawn", "erased")
 TRANSITIONS = {
     "pool": {"selected", "substitute", "withdrawn", "erased"},
@@ -148,20 +151,29 @@ def funnel_counted_event(conn: Connection, assembly_id: str, version: str, regio
 
 
 class Selection:
-    """Consumes the sortition service's draw: members become ``selected`` (and are told,
-    through their channel), substitutes become ``substitute``."""
+    """Consumes who holds a seat: sortition's draw makes members ``selected`` (and tells
+    them, through their channel) and substitutes ``substitute``; sessions' ``seat_offered``
+    makes the offered substitute ``selected`` (and tells them the same way), and its
+    ``member_responded`` (a facilitator recorded the answer) makes them ``confirmed`` or
+    ``declined``."""
 
     def __init__(self, ctx):
         self.ctx = ctx
 
     def consumer(self):
-        return self.ctx.bus.consumer(SELECTION_GROUP, ["panel_drawn", "substitutes_drawn"],
+        return self.ctx.bus.consumer(SELECTION_GROUP, ["panel_drawn", "substitutes_drawn",
+                                                       "seat_offered", "member_responded"],
                                      self.handle, applied=self.ctx.applied)
 
     def handle(self, envelope) -> None:
         kind = envelope.WhichOneof("payload")
+        if kind == "member_responded":
+            self._responded(envelope)
+            return
         if kind == "panel_drawn":
             ids, target = list(envelope.panel_drawn.member_ids), "selected"
+        elif kind == "seat_offered":
+            ids, target = [envelope.seat_offered.substitute_id], "selected"
         else:
             ids, target = list(envelope.substitutes_drawn.substitute_ids), "substitute"
         r = models.registrants
@@ -181,13 +193,17 @@ class Selection:
                 current = found[rid].state
                 if current == target:
                     continue
+                if kind == "seat_offered" and current in ANSWERS:
+                    # The answer (a facilitator's, on another topic) overtook the offer.
+                    continue
                 check_transition(current, target)
                 conn.execute(r.update().where(r.c.id == rid)
                              .values(state=target, updated_at=now()))
                 if target == "selected" and found[rid].invitation_id:
                     notify.append(found[rid].invitation_id)
             # With the state change and the event's claim: a crash after this commit still
-            # tells every selected member.
+            # tells every selected member. The delivery rows (one per person and purpose)
+            # keep it to one notice per person and assembly.
             outbox.enqueue_many(conn, [events.new_event(
                 InvitationRequested(invitation_id=invitation_id, template_id=SELECTED_TEMPLATE,
                                     purpose="selected"),
@@ -195,6 +211,38 @@ class Selection:
                 producer="registry", correlation_id=envelope.event_id)
                 for invitation_id in notify], keys=notify)
         self.ctx.outbox.publish_soon()
+
+    def _responded(self, envelope) -> None:
+        """A facilitator recorded the member's answer in sessions. An answer the member gave
+        here comes back this way too and finds nothing to change: no loop."""
+        answer = envelope.member_responded.answer
+        rid = envelope.member_responded.member_id
+        r = models.registrants
+        with self.ctx.engine.begin() as conn:
+            if not storage.apply_once(conn, SELECTION_GROUP, envelope.event_id):
+                return
+            current = conn.scalar(sa.select(r.c.state).where(
+                r.c.assembly_id == envelope.assembly_id, r.c.id == rid))
+            if current == answer:
+                return
+            # An offered substitute whose offer has not reached us yet (it travels on
+            # another topic) was selected all the same: the answer says so.
+            path = ["selected", answer] if current == "substitute" else [answer]
+            try:
+                if current is None or answer not in ANSWERS:
+                    raise ValueError(f"registrant is {current or 'unknown'}, answer {answer!r}")
+                state = current
+                for wanted in path:
+                    check_transition(state, wanted)
+                    state = wanted
+            except ValueError as exc:
+                # Sessions holds the seats; the registry's state is a copy for its
+                # statistics and notices, so a disagreement is for an operator to look at,
+                # not a reason to stop the partition.
+                log.warning("member answer not applied to the registrant", extra={
+                    "event_id": envelope.event_id, "registrant_id": rid, "detail": str(exc)})
+                return
+            conn.execute(r.update().where(r.c.id == rid).values(state=answer, updated_at=now()))
 
 
 def statistics(conn: Connection, assembly_id: str) -> dict:
