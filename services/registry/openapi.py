@@ -111,9 +111,12 @@ def document() -> dict:
             "End an assembly: erase all personal data, keep aggregate counts",
             ["platform_operator"], params=("assembly_id",))},
         "/api/public/signup/{code}": {"get": _op(
-            "The questions for an invitation code (public)", None, params=("code",),
+            "What an invitation code is for now (public): the sign-up's questions "
+            "(step signup) or, once its registrant is drawn, the seat offer to confirm or "
+            "decline (step seat)", None, params=("code",),
             responses={"404": {"description": "Unknown code"},
-                       "409": {"description": "Code already used"},
+                       "409": {"description": "Code already used, or the seat already "
+                                              "answered"},
                        "410": {"description": "The assembly has ended"}})},
         "/api/public/signup": {"post": _op(
             "Sign up with an invitation code (public)", None, ok="201",
@@ -121,6 +124,19 @@ def document() -> dict:
             responses={"422": {"description": "Missing answers (errors lists every field)"},
                        "404": {"description": "Unknown code"},
                        "409": {"description": "Code already used"},
+                       "410": {"description": "The assembly has ended"}})},
+        "/api/public/seat": {"post": _op(
+            "Confirm or decline a seat with the invitation code (public); a reason, from "
+            "a fixed list, is kept only with a decline", None,
+            body=_obj(code=S, language=S,
+                      answer={"type": "string", "enum": ["confirmed", "declined"]},
+                      reason={"type": "string", "enum": ["", "dates", "circumstances",
+                                                         "not_interested", "other"]}),
+            responses={"422": {"description": "Missing or bad answer or reason (errors "
+                                              "lists every field)"},
+                       "404": {"description": "Unknown code"},
+                       "409": {"description": "The code's person is not drawn, or has "
+                                              "answered already"},
                        "410": {"description": "The assembly has ended"}})},
         "/openapi.json": {"get": _op("This document", None)},
     }

@@ -1,4 +1,8 @@
-"""The public sign-up: a page (Danish and English) and a JSON endpoint doing the same."""
+"""The public sign-up: a page (Danish and English) and a JSON endpoint doing the same.
+
+The same code later answers the seat offer: once its registrant is drawn (``selected``),
+the page and the JSON API ask them to confirm or decline their seat instead, and the answer
+is announced to sessions as ``seat_answered``."""
 from __future__ import annotations
 
 import json
@@ -11,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common import events, outbox
 from services.common.web import ApiError
-from services.contracts.kleroterion.v1.registry_events_pb2 import SignupReceived
-from services.registry import lottery, models
+from services.contracts.kleroterion.v1.registry_events_pb2 import SeatAnswered, SignupReceived
+from services.registry import lottery, models, pool
 
 blueprint = Blueprint("registry_signup", __name__, template_folder="templates")
 
@@ -31,6 +35,24 @@ TEXT = {
         "mødedatoerne for at blive tilmeldt.", "missing_consent": "Giv samtykke for at "
         "blive tilmeldt.", "bad_answer": "Vælg et af svarene.", "language": "English",
         "other_lang": "en",
+        "seat_title": "Bekræft din plads",
+        "seat_intro": "Du er trukket ud til {assembly}: bekræft eller afslå din plads.",
+        "seat_answer": "Dit svar", "confirmed": "Jeg bekræfter min plads",
+        "declined": "Jeg afslår pladsen",
+        "seat_reason": "Hvis du afslår: hvorfor? (frivilligt)",
+        "reason_none": "Det vil jeg ikke oplyse",
+        "reason_dates": "Jeg kan ikke deltage på mødedatoerne",
+        "reason_circumstances": "Mine forhold har ændret sig",
+        "reason_not_interested": "Jeg ønsker ikke længere at deltage",
+        "reason_other": "Af en anden grund", "seat_submit": "Send mit svar",
+        "seat_done_confirmed": "Tak, din plads er bekræftet",
+        "seat_done_confirmed_body": "Du hører fra os om programmet før det første møde.",
+        "seat_done_declined": "Du har afslået pladsen",
+        "seat_done_declined_body": "Tak for dit svar. Pladsen går videre til en anden.",
+        "missing_seat_answer": "Vælg, om du bekræfter eller afslår din plads.",
+        "bad_reason": "Vælg en af grundene.",
+        "seat_answered": "Du har allerede svaret på pladsen.",
+        "no_seat": "Der er ingen plads at bekræfte eller afslå med denne kode.",
     },
     "en": {
         "title": "Sign up for the citizens' assembly", "code": "Your code from the invitation",
@@ -47,8 +69,33 @@ TEXT = {
         "attend the session dates to sign up.", "missing_consent": "Give your consent to "
         "sign up.", "bad_answer": "Choose one of the answers.", "language": "Dansk",
         "other_lang": "da",
+        "seat_title": "Confirm your seat",
+        "seat_intro": "You have been drawn for {assembly}: confirm or decline your seat.",
+        "seat_answer": "Your answer", "confirmed": "I confirm my seat",
+        "declined": "I decline the seat",
+        "seat_reason": "If you decline: why? (optional)",
+        "reason_none": "I would rather not say",
+        "reason_dates": "I cannot take part on the session dates",
+        "reason_circumstances": "My circumstances have changed",
+        "reason_not_interested": "I no longer wish to take part",
+        "reason_other": "For another reason", "seat_submit": "Send my answer",
+        "seat_done_confirmed": "Thank you, your seat is confirmed",
+        "seat_done_confirmed_body": "You will hear from us about the programme before the "
+        "first session.",
+        "seat_done_declined": "You have declined the seat",
+        "seat_done_declined_body": "Thank you for letting us know. The seat goes to someone "
+        "else.",
+        "missing_seat_answer": "Choose whether you confirm or decline your seat.",
+        "bad_reason": "Choose one of the reasons.",
+        "seat_answered": "You have already answered the seat offer.",
+        "no_seat": "There is no seat to confirm or decline with this code.",
     },
 }
+
+
+# Why a seat was declined: a fixed list of codes, never free text, because the reason
+# travels on the bus (seat_answered) and free text invites personal data.
+REASONS = ("dates", "circumstances", "not_interested", "other")
 
 
 class SignupError(Exception):
@@ -66,23 +113,44 @@ def _lang(raw) -> str:
     return raw if isinstance(raw, str) and raw in TEXT else "da"
 
 
-def find_invitation(conn, code: str, lang: str):
-    """The invitation and its assembly for a code, or SignupError naming the field 'code'."""
+def find_code(conn, code: str, lang: str):
+    """The invitation of a code with its assembly and its registrant (``registrant_id`` and
+    ``registrant_state`` are None before the sign-up), or SignupError naming 'code'."""
     t = TEXT[lang]
     code = lottery.normalise_code(code or "")
     if not code:
         raise SignupError([("code", t["missing_code"])])
-    i, a = models.invitations, models.assemblies
+    i, a, r = models.invitations, models.assemblies, models.registrants
     row = conn.execute(sa.select(i, a.c.name, a.c.questions, a.c.session_dates,
-                                 a.c.status.label("assembly_status"))
-                       .select_from(i.join(a, a.c.id == i.c.assembly_id))
+                                 a.c.status.label("assembly_status"),
+                                 r.c.id.label("registrant_id"),
+                                 r.c.state.label("registrant_state"))
+                       .select_from(i.join(a, a.c.id == i.c.assembly_id)
+                                    .outerjoin(r, r.c.invitation_id == i.c.id))
                        .where(i.c.code == code)).first()
     if row is None or row.person_id is None:
         raise SignupError([("code", t["unknown_code"])], 404)
     if row.assembly_status != "open":
         raise SignupError([("code", t["ended"])], 410)
+    return row
+
+
+def find_invitation(conn, code: str, lang: str):
+    """The invitation and its assembly for a code, or SignupError naming the field 'code'."""
+    row = find_code(conn, code, lang)
     if row.signed_up:
-        raise SignupError([("code", t["used_code"])], 409)
+        raise SignupError([("code", TEXT[lang]["used_code"])], 409)
+    return row
+
+
+def find_seat(conn, code: str, lang: str):
+    """The invitation of a drawn registrant who has not answered yet, or SignupError
+    naming 'code'."""
+    row = find_code(conn, code, lang)
+    if row.registrant_state in pool.ANSWERS:
+        raise SignupError([("code", TEXT[lang]["seat_answered"])], 409)
+    if row.registrant_state != "selected":
+        raise SignupError([("code", TEXT[lang]["no_seat"])], 409)
     return row
 
 
@@ -130,6 +198,48 @@ def register(code: str, answers: dict, available: bool, consent: bool, lang: str
     return registrant_id
 
 
+def answer_seat(code: str, answer, reason, lang: str) -> tuple[str, str]:
+    """A drawn registrant confirms or declines their seat: selected -> confirmed/declined
+    and ``seat_answered`` in one transaction. Returns (registrant id, state)."""
+    ctx = _ctx()
+    t = TEXT[lang]
+    with ctx.engine.begin() as conn:
+        row = find_seat(conn, code, lang)
+        errors = []
+        if answer not in pool.ANSWERS:
+            errors.append(("answer", t["missing_seat_answer"]))
+        if reason is None:
+            reason = ""
+        if reason != "" and reason not in REASONS:
+            errors.append(("reason", t["bad_reason"]))
+        if errors:
+            raise SignupError(errors)
+        pool.check_transition(row.registrant_state, answer)
+        r = models.registrants
+        # Guarded by the state read above: of two answers at once only one changes it.
+        changed = conn.execute(r.update().where(r.c.id == row.registrant_id,
+                                                r.c.state == row.registrant_state)
+                               .values(state=answer, updated_at=datetime.now(timezone.utc)))
+        if changed.rowcount != 1:
+            raise SignupError([("code", t["seat_answered"])], 409)
+        outbox.enqueue(conn, events.new_event(
+            SeatAnswered(registrant_id=row.registrant_id, answer=answer,
+                         reason=reason if answer == "declined" else ""),
+            assembly_id=row.assembly_id, region=ctx.settings.region, producer="registry"),
+            key=row.registrant_id)
+    ctx.outbox.publish_soon()
+    return row.registrant_id, answer
+
+
+def _seat_page(lang: str, row, code: str, errors=(), values=None, status: int = 200):
+    t = TEXT[lang]
+    return render_template("signup.html", lang=lang, t=t, step="seat",
+                           code=lottery.normalise_code(code), errors=list(errors),
+                           values=values or {}, assembly=row.name,
+                           intro=t["seat_intro"].format(assembly=row.name),
+                           dates=json.loads(row.session_dates), reasons=REASONS), status
+
+
 @blueprint.get("/signup")
 def signup_page():
     lang = _lang(request.args.get("lang"))
@@ -139,6 +249,11 @@ def signup_page():
                                errors=[], values={})
     with _ctx().engine.connect() as conn:
         try:
+            row = find_code(conn, code, lang)
+            if row.registrant_state == "selected":
+                return _seat_page(lang, row, code)
+            if row.registrant_state in pool.ANSWERS:
+                find_seat(conn, code, lang)  # says it is answered
             inv = find_invitation(conn, code, lang)
         except SignupError as exc:
             return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
@@ -147,6 +262,26 @@ def signup_page():
                            code=lottery.normalise_code(code), errors=[], values={},
                            assembly=inv.name, questions=json.loads(inv.questions),
                            dates=json.loads(inv.session_dates))
+
+
+@blueprint.post("/signup/seat")
+def seat_submit():
+    form = request.form
+    lang = _lang(form.get("lang"))
+    code = form.get("code", "")
+    answer, reason = form.get("answer", ""), form.get("reason", "")
+    try:
+        _, state = answer_seat(code, answer, reason, lang)
+    except SignupError as exc:
+        if any(field == "code" for field, _ in exc.errors):
+            return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
+                                   code=code, errors=exc.errors, values={}), exc.status
+        with _ctx().engine.connect() as conn:
+            row = find_code(conn, code, lang)
+        return _seat_page(lang, row, code, exc.errors, {"answer": answer, "reason": reason},
+                          exc.status)
+    return render_template("signup.html", lang=lang, t=TEXT[lang], step="seat_done",
+                           code="", errors=[], values={}, state=state)
 
 
 @blueprint.post("/signup")
@@ -177,15 +312,30 @@ def signup_submit():
 
 @blueprint.get("/api/public/signup/<code>")
 def signup_questions(code):
+    """What the code is for now: the sign-up's questions, or (once drawn) the seat offer."""
     lang = _lang(request.args.get("lang"))
     with _ctx().engine.connect() as conn:
         try:
+            row = find_code(conn, code, lang)
+            if row.registrant_state == "selected":
+                return jsonify(step="seat", assembly=row.name,
+                               message=TEXT[lang]["seat_intro"].format(assembly=row.name),
+                               answers=list(pool.ANSWERS), reasons=list(REASONS),
+                               session_dates=json.loads(row.session_dates))
+            if row.registrant_state in pool.ANSWERS:
+                find_seat(conn, code, lang)
             inv = find_invitation(conn, code, lang)
         except SignupError as exc:
             field, reason = exc.errors[0]
             raise ApiError(field, reason, exc.status) from None
-    return jsonify(assembly=inv.name, questions=json.loads(inv.questions),
+    return jsonify(step="signup", assembly=inv.name, questions=json.loads(inv.questions),
                    session_dates=json.loads(inv.session_dates))
+
+
+def _refused(exc: SignupError):
+    field, reason = exc.errors[0]
+    return jsonify(error=reason, field=field,
+                   errors=[{"field": f, "reason": r} for f, r in exc.errors]), exc.status
 
 
 @blueprint.post("/api/public/signup")
@@ -201,7 +351,22 @@ def signup_json():
         registrant_id = register(str(data.get("code") or ""), answers, data.get("available"),
                                  data.get("consent"), lang)
     except SignupError as exc:
-        field, reason = exc.errors[0]
-        return jsonify(error=reason, field=field,
-                       errors=[{"field": f, "reason": r} for f, r in exc.errors]), exc.status
+        return _refused(exc)
     return jsonify(status="pool", registrant_id=registrant_id), 201
+
+
+@blueprint.post("/api/public/seat")
+def seat_json():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
+    lang = _lang(data.get("language"))
+    code = data.get("code")
+    if code is not None and not isinstance(code, str):
+        raise ApiError("code", TEXT[lang]["missing_code"], 422)
+    try:
+        registrant_id, state = answer_seat(code or "", data.get("answer"), data.get("reason"),
+                                           lang)
+    except SignupError as exc:
+        return _refused(exc)
+    return jsonify(registrant_id=registrant_id, state=state)
