@@ -305,3 +305,43 @@ def test_an_answer_that_overtakes_its_offer_is_kept_and_the_offer_tells_nobody(m
             producer="sessions")
     assert states(ctx)[ids[4]] == "confirmed" and len(notices(outbox)) == 3
     assert ctx.bus.dead_letters("registry.selection", timeout=0.1) == []
+
+
+# --- in a browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_seat_page_in_chromium(make_registry, page, live_server):
+    app, ctx, codes, ids, _ = drawn(make_registry)
+    url = live_server(app)
+    page.goto(f"{url}/signup")
+    page.get_by_label("Din kode fra invitationen").fill(codes[0].lower())
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_attribute("html", "lang") == "da"
+    assert page.locator("h1").inner_text() == "Bekræft din plads"
+    assert "Du er trukket ud til Borgersamling om vand" in page.locator("#seat-intro").inner_text()
+    page.get_by_role("button", name="Send mit svar").click()  # nothing chosen
+    summary = page.locator("#error-summary")
+    assert "Vælg, om du bekræfter eller afslår din plads." in summary.inner_text()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    summary.get_by_role("link").click()
+    assert page.evaluate("document.activeElement.id") == "field-answer"
+    page.get_by_role("link", name="English").click()
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.locator("h1").inner_text() == "Confirm your seat"
+    # Keyboard only: the arrow keys move through a radio group.
+    page.get_by_label("I confirm my seat").focus()
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_label("I decline the seat").is_checked()
+    page.get_by_label("I cannot take part on the session dates").check()
+    page.get_by_role("button", name="Send my answer").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h2#done").inner_text() == "You have declined the seat"
+    assert states(ctx)[ids[0]] == "declined"
+    [answered] = published(ctx, "seat_answered")
+    assert (answered.answer, answered.reason) == ("declined", "dates")
+    page.go_back()
+    page.get_by_role("button", name="Send my answer").click()  # a second answer
+    assert "You have already answered" in page.locator("#error-summary").inner_text()
