@@ -16,12 +16,12 @@ from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn, S
 from services.registry import models
 
 
-def drawn(make_registry, outbox=None, members=3, substitutes=2, signups=6):
+def drawn(make_registry, outbox=None, members=3, substitutes=2, signups=6, bus=None):
     """An assembly whose first ``members`` sign-ups are drawn (and told) and the next
     ``substitutes`` are substitutes. Returns app, ctx, the sign-ups' codes and ids, and the
     selection and channel consumers."""
     outbox = outbox or Outbox()
-    app, ctx = make_registry(outbox)
+    app, ctx = make_registry(outbox, bus=bus)
     api = Api(app, ctx)
     api.assembly()
     assert api.upload("a1", extract(person_rows(30))).status_code == 201
@@ -305,6 +305,68 @@ def test_an_answer_that_overtakes_its_offer_is_kept_and_the_offer_tells_nobody(m
             producer="sessions")
     assert states(ctx)[ids[4]] == "confirmed" and len(notices(outbox)) == 3
     assert ctx.bus.dead_letters("registry.selection", timeout=0.1) == []
+
+
+# --- with the sessions service on the same bus -------------------------------------------------
+
+
+def test_answers_travel_between_registry_and_sessions_and_settle(make_registry, tmp_path):
+    from services.common.bus import InProcessBus
+    from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
+    from services.sessions import app as sessions_app
+    from services.sessions.settings import Settings as SessionsSettings
+
+    bus = InProcessBus()
+    sessions = sessions_app.build(SessionsSettings.from_env(
+        {}, database_url=f"sqlite:///{tmp_path}/sessions.sqlite3", plugins=("formats",)), bus=bus)
+    try:
+        [seats] = sessions_app.consumers(sessions)
+        bus.publish(events.new_event(AssemblyCreated(name="Vand", format="panel", seats=3),
+                                     assembly_id="a1", region="local", producer="platform"))
+        outbox = Outbox()
+        app, ctx, codes, ids, (selection, channels) = drawn(make_registry, outbox, bus=bus)
+
+        def settle():
+            while sum(c.poll_once(0.05) for c in (seats, selection, channels)):
+                pass
+
+        settle()
+        client = app.test_client()
+        # A member declines on the page: sessions offers the seat to the first substitute,
+        # whom the registry selects and tells.
+        assert client.post("/api/public/seat", json={"code": codes[0], "answer": "declined",
+                                                     "reason": "dates"}).status_code == 200
+        settle()
+        assert [states(ctx)[i] for i in ids[:5]] == [
+            "declined", "selected", "selected", "selected", "substitute"]
+        assert len(notices(outbox)) == 4
+        # The substitute confirms on the page; a facilitator records another member's
+        # confirmation in sessions, which reaches the registry.
+        assert client.post("/api/public/seat", json={"code": codes[3],
+                                                     "answer": "confirmed"}).status_code == 200
+        token = sessions.tokens.issue("f", "facilitator")
+        r = sessions_app.create_app(context=sessions).test_client().post(
+            f"/api/assemblies/a1/members/{ids[1]}/response", json={"answer": "confirmed"},
+            headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.json
+        settle()
+        assert [states(ctx)[i] for i in ids[:5]] == [
+            "declined", "confirmed", "selected", "confirmed", "substitute"]
+        with sessions.engine.connect() as conn:
+            held = dict(conn.execute(sa.text("SELECT member_id, status FROM members")).all())
+        assert [held[i] for i in ids[:5]] == ["declined", "confirmed", "offered", "confirmed",
+                                              "substitute"]
+        # Settled: each answer announced once on each side, nothing left to publish.
+        assert sorted((a.registrant_id, a.answer) for a in published(ctx, "seat_answered")) == \
+            sorted([(ids[0], "declined"), (ids[3], "confirmed")])
+        assert sorted((r.member_id, r.answer) for r in published(ctx, "member_responded")) == \
+            sorted([(ids[0], "declined"), (ids[3], "confirmed"), (ids[1], "confirmed")])
+        assert ctx.outbox.pending() == 0 and sessions.outbox.pending() == 0
+        assert len(notices(outbox)) == 4
+        assert bus.dead_letters("registry.selection", timeout=0.1) == []
+        assert bus.dead_letters("sessions", timeout=0.1) == []
+    finally:
+        sessions.close()
 
 
 # --- in a browser ---------------------------------------------------------------------------
