@@ -124,8 +124,9 @@ def test_infeasible_quotas_fail_precondition_with_relaxation(running):
 
 
 def test_deadline_stops_the_solve(running, shared_instances):
-    d = shared_instances / "sf_fixture_22"
-    inst = load_instance(d / "categories.csv", d / "respondents.csv", 22, strict_values=False)
+    # geneva_30 takes several seconds; sf_fixture_22 now fits inside a 1 s deadline
+    d = shared_instances / "geneva_30"
+    inst = load_instance(d / "categories.csv", d / "respondents.csv", 30, strict_values=False)
     request = pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(inst))
     servicer = running.server.servicer
     with pytest.raises(grpc.RpcError) as err:
