@@ -81,6 +81,7 @@ class ColumnGeneration:
         self.prune_at = 2 * (self.T + 1) + 200
         self.prune_keep = self.T + 1 + 100
         self.pruned = 0
+        self.slack_relaxed = False
         self.t0 = time.perf_counter()
         self._build_master()
 
@@ -148,6 +149,18 @@ class ColumnGeneration:
             h.clearSolver()
             h.run()
             st = h.getModelStatus()
+            if st == highspy.HighsModelStatus.kInfeasible and self.fixed.any() and self.fix_slack < self.tol:
+                # The last solution met every fixed row to within the feasibility tolerance
+                # (1e-7), the very size of fix_slack: after another basis path (pruning) the
+                # final LP can come out infeasible by round-off. Give fixed rows the solve's
+                # tolerance instead; the lottery then stays within it of the fixed levels.
+                self.fix_slack = self.tol
+                self.slack_relaxed = True
+                for t in np.flatnonzero(self.fixed):
+                    h.changeRowBounds(int(t), float(self.fixed_value[t] - self.fix_slack), INF)
+                h.clearSolver()
+                h.run()
+                st = h.getModelStatus()
             if st != highspy.HighsModelStatus.kOptimal:
                 raise RuntimeError(f"master LP ended with {h.modelStatusToString(st)}")
         sol = h.getSolution()
@@ -417,6 +430,7 @@ class ColumnGeneration:
             "iterations": self.iterations,
             "columns": int(self.J),
             "columns_pruned": int(self.pruned),
+            "fixed_slack_relaxed": bool(self.slack_relaxed),
             "pricing_ips": self.pricer.ip_calls,
             "verify_ips": self.verify_ips,
             "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),

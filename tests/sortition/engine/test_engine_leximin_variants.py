@@ -135,3 +135,20 @@ def test_pruned_master_reaches_the_same_minimum_on_a_larger_pool():
     pruned = cg.run(max_rounds=1)
     assert cg.pruned > 0
     assert pruned.type_prob.min() == pytest.approx(base.type_prob.min(), abs=1e-6)
+
+
+def test_pruning_that_once_left_the_final_master_infeasible(shared_instances):
+    # these settings made the final LP infeasible by round-off when fixed rows had a slack
+    # as small as the feasibility tolerance; the solver must finish with a valid lottery
+    from services.sortition.engine import load_instance
+
+    d = shared_instances / "newdemocracy_20"
+    inst = load_instance(d / "categories.csv", d / "respondents.csv", 20)
+    problem = compile_instance(inst)
+    cg = ColumnGeneration(problem)
+    cg.prune_at, cg.prune_keep = 400, 300
+    sol = cg.run()
+    assert cg.pruned > 0
+    assert sol.type_prob.min() == pytest.approx(1 / 16, abs=1e-5)
+    assert np.all(sol.type_prob >= cg.fixed_value - 2 * cg.tol)
+    assert abs(sol.weights.sum() - 1) < 1e-9
