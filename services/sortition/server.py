@@ -221,12 +221,29 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 elapsed_seconds=time.monotonic() - started)))
 
         def solve() -> None:
+            # The outcome is counted here, in the solving thread: when the caller cancels,
+            # gRPC stops reading this generator (it may be closed at a ``yield``), so the
+            # serving thread cannot be relied on to see how the solve ended.
             try:
                 distribution = compute_distribution(instance, algorithm, tolerance=tolerance,
                                                     progress=progress, should_stop=should_stop)
-                updates.put(("late", None) if should_stop() else ("done", distribution))
+            except SolveCancelled:
+                with self._lock:
+                    self.solves_cancelled += 1
+                log.info("solve stopped: call cancelled or past its deadline")
+                updates.put(("cancelled", None))
+                return
             except BaseException as exc:  # noqa: BLE001 - handed to the serving thread
                 updates.put(("error", exc))
+                return
+            if should_stop():
+                # Finished after the caller left: counted apart so that "cancelled" means
+                # the solver itself stopped early.
+                with self._lock:
+                    self.solves_discarded += 1
+                updates.put(("late", None))
+                return
+            updates.put(("done", distribution))
 
         with self._lock:
             self.solves_started += 1
@@ -238,18 +255,9 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                     yield item
                 continue
             kind, value = item
-            if kind == "late":
-                # Finished after the caller left: counted apart so that "cancelled" means
-                # the solver itself stopped early.
-                with self._lock:
-                    self.solves_discarded += 1
+            if kind in ("cancelled", "late"):
                 return
             if kind == "error":
-                if isinstance(value, SolveCancelled):
-                    with self._lock:
-                        self.solves_cancelled += 1
-                    log.info("solve stopped: call cancelled or past its deadline")
-                    return
                 if isinstance(value, InstanceError):
                     context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"pool.{value.field}: {value.reason}")
                 raise value
