@@ -97,18 +97,17 @@ class RunStore:
             row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
         return Run.from_row(row) if row else None
 
-    def record_draw(self, run_id: str, seed: str, panel_index: int, panel_ids) -> Run:
-        """Record the draw unless the run was drawn before; return the run as stored (the
-        earlier draw wins, so a second seed can never replace the first)."""
-        with self.engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.seed.is_(None))
-                         .values(seed=seed, panel_index=panel_index,
-                                 panel_json=json.dumps(list(panel_ids)),
-                                 drawn_at=datetime.now(timezone.utc)))
-            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
-        return Run.from_row(row)
+    def record_draw(self, run_id: str, seed: str, panel_index: int, panel_ids, *,
+                    conn) -> Run:
+        """Record the draw unless the run was drawn before, in the caller's transaction;
+        return the run as stored (the earlier draw wins, so a second seed can never replace
+        the first)."""
+        conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.seed.is_(None))
+                     .values(seed=seed, panel_index=panel_index,
+                             panel_json=json.dumps(list(panel_ids)),
+                             drawn_at=datetime.now(timezone.utc)))
+        return Run.from_row(conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first())
 
-    def record_substitutes(self, run_id: str, substitutes: dict) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.run_id == run_id)
-                         .values(substitutes_json=json.dumps(substitutes)))
+    def record_substitutes(self, run_id: str, substitutes: dict, *, conn) -> None:
+        conn.execute(runs.update().where(runs.c.run_id == run_id)
+                     .values(substitutes_json=json.dumps(substitutes)))

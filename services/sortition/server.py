@@ -18,13 +18,15 @@ from concurrent import futures
 
 import grpc
 import numpy as np
+import sqlalchemy as sa
 from google.protobuf import json_format
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import events, storage
+from services.common import events, outbox, storage
 from services.common.bus import Bus, ConsumerWorker, bus_from_settings
 from services.common.outbox import Outbox
+from services.common.outbox import event_outbox as outbox_table
 from services.contracts.kleroterion.v1 import sortition_events_pb2 as ev
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
@@ -150,10 +152,11 @@ def _should_stop(context: grpc.ServicerContext):
 
 
 class SortitionServicer(pb_grpc.SortitionServiceServicer):
-    def __init__(self, settings: Settings, store: RunStore, bus: Bus):
+    def __init__(self, settings: Settings, store: RunStore, bus: Bus, outbox: Outbox):
         self.settings = settings
         self.store = store
         self.bus = bus
+        self.outbox = outbox
         # Counted so that operators (and tests) can see that stopped calls stop solving.
         self.solves_started = 0
         self.solves_cancelled = 0
@@ -161,17 +164,16 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
         self._lock = threading.Lock()
 
     # -- helpers --------------------------------------------------------------------------
-    def _event(self, payload, assembly_id: str, event_id: str | None = None) -> None:
-        envelope = events.new_event(payload, assembly_id=assembly_id, region=self.settings.region,
-                                    producer=PRODUCER, event_id=event_id)
-        try:
-            self.bus.publish(envelope, wait=True)
-        except Exception as exc:  # noqa: BLE001 - any bus failure is the same to the caller
-            log.error("event not published", extra={"event_type": envelope.event_type,
-                                                    "error": f"{type(exc).__name__}: {exc}"})
-            raise _Abort(grpc.StatusCode.UNAVAILABLE,
-                         f"bus: the result is stored but its event was not published ({exc}); "
-                         "retrying the call publishes it again") from None
+    def _enqueue(self, conn, payload, assembly_id: str, event_id: str) -> None:
+        """Write a result's event in the transaction that stores the result, so a stored
+        result is always announced, even if the broker is away (the relay sends it later).
+        The id is derived from the result: a retried call finds it already written."""
+        if conn.scalar(sa.select(sa.func.count()).select_from(outbox_table)
+                       .where(outbox_table.c.event_id == event_id)):
+            return
+        outbox.enqueue(conn, events.new_event(payload, assembly_id=assembly_id,
+                                              region=self.settings.region, producer=PRODUCER,
+                                              event_id=event_id))
 
     @staticmethod
     def _abort(context, exc: Exception):
@@ -296,27 +298,26 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
         run_id = str(uuid.uuid4())
         ids = [p.id for p in instance.people]
         probabilities = {pid: float(p) for pid, p in zip(ids, distribution.probabilities)}
-        self.store.add(
-            run_id=run_id, assembly_id=request.assembly_id, algorithm=distribution.algorithm,
-            pool_sha256=pool_hash,
-            pool_json=json_format.MessageToJson(request.pool, indent=None),
-            probabilities=probabilities, min_probability=distribution.stats.minimum,
-            gini=distribution.stats.gini, lottery_json=lottery.data,
-            lottery_sha256=lottery.sha256, lottery_size=lottery.size,
-            max_rounding_deviation=rounded.max_deviation)
+        s = distribution.stats
+        with self.store.engine.begin() as conn:
+            self.store.add(
+                conn=conn, run_id=run_id, assembly_id=request.assembly_id,
+                algorithm=distribution.algorithm, pool_sha256=pool_hash,
+                pool_json=json_format.MessageToJson(request.pool, indent=None),
+                probabilities=probabilities, min_probability=s.minimum, gini=s.gini,
+                lottery_json=lottery.data, lottery_sha256=lottery.sha256,
+                lottery_size=lottery.size, max_rounding_deviation=rounded.max_deviation)
+            self._enqueue(conn, ev.DistributionComputed(
+                run_id=run_id, algorithm=distribution.algorithm, min_probability=s.minimum,
+                gini=s.gini, panel_count=len(distribution.panels), pool_version=pool_hash,
+                lottery_sha256=lottery.sha256, lottery_size=lottery.size,
+                max_rounding_deviation=rounded.max_deviation, geometric_mean=s.geometric_mean,
+                share_below_k_over_n=s.share_below_k_over_n, pool_size=len(ids),
+                seats=instance.seats),
+                request.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/computed")))
+        self.outbox.try_publish()
         log.info("distribution computed", extra={"run_id": run_id, "algorithm": distribution.algorithm,
                                                  "pool_size": len(ids), "seconds": round(seconds, 3)})
-        self._event(ev.DistributionComputed(
-            run_id=run_id, algorithm=distribution.algorithm,
-            min_probability=distribution.stats.minimum, gini=distribution.stats.gini,
-            panel_count=len(distribution.panels), pool_version=pool_hash,
-            lottery_sha256=lottery.sha256, lottery_size=lottery.size,
-            max_rounding_deviation=rounded.max_deviation,
-            geometric_mean=distribution.stats.geometric_mean,
-            share_below_k_over_n=distribution.stats.share_below_k_over_n,
-            pool_size=len(ids), seats=instance.seats),
-            request.assembly_id, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/computed")))
-        s = distribution.stats
         result = pb.DistributionResult(
             run_id=run_id, algorithm=distribution.algorithm,
             stats=pb.FairnessStats(min_probability=s.minimum, gini=s.gini,
@@ -347,21 +348,21 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 raise _Abort(grpc.StatusCode.DATA_LOSS,
                              "run_id: the stored lottery no longer matches its published SHA-256")
             result = drawing.draw(lottery, seed)
-            stored = self.store.record_draw(run.run_id, result.seed, result.panel_index, result.panel)
-            if stored.seed != result.seed:
-                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                             f"seed: run {run.run_id} was already drawn with another seed; a "
-                             "published lottery is drawn once")
-            log.info("panel drawn", extra={"run_id": run.run_id, "panel_index": result.panel_index})
-            # Same id for the same draw: a retried call republishes, consumers apply it once.
             pool = json_format.Parse(run.pool_json, pb.Pool())
-            self._event(ev.PanelDrawn(run_id=run.run_id, lottery_sha256=lottery.sha256,
-                                      seed=result.seed, panel_index=result.panel_index,
-                                      member_ids=list(result.panel),
-                                      members=panel_members(pool, result.panel),
-                                      quotas=quota_ranges(pool)),
-                        run.assembly_id,
-                        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/drawn")))
+            with self.store.engine.begin() as conn:
+                stored = self.store.record_draw(run.run_id, result.seed, result.panel_index,
+                                                result.panel, conn=conn)
+                if stored.seed != result.seed:
+                    raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"seed: run {run.run_id} was already drawn with another seed; "
+                                 "a published lottery is drawn once")
+                self._enqueue(conn, ev.PanelDrawn(
+                    run_id=run.run_id, lottery_sha256=lottery.sha256, seed=result.seed,
+                    panel_index=result.panel_index, member_ids=list(result.panel),
+                    members=panel_members(pool, result.panel), quotas=quota_ranges(pool)),
+                    run.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/drawn")))
+            self.outbox.try_publish()
+            log.info("panel drawn", extra={"run_id": run.run_id, "panel_index": result.panel_index})
             return pb.DrawPanelResponse(run_id=run.run_id, panel_ids=list(result.panel),
                                         panel_index=result.panel_index,
                                         lottery_sha256=lottery.sha256, lottery_size=lottery.size,
@@ -386,15 +387,17 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
             ids = [p.id for p in instance.people]
             sub_ids = [ids[i] for i in reserve.substitutes]
             uncovered = [ids[j] for j in reserve.uncovered]
-            self.store.record_substitutes(run.run_id, {
-                "substitute_ids": sub_ids, "depth": request.depth or 1, "count": request.count})
             event_key = f"{run.run_id}/substitutes/{request.depth}/{request.count}"
-            self._event(ev.SubstitutesDrawn(run_id=run.run_id, substitute_ids=sub_ids,
-                                            lottery_sha256=run.lottery_sha256,
-                                            panel_index=run.panel_index or 0,
-                                            uncovered_member_ids=uncovered,
-                                            substitutes=panel_members(pool, sub_ids)),
-                        run.assembly_id, event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)))
+            with self.store.engine.begin() as conn:
+                self.store.record_substitutes(run.run_id, {
+                    "substitute_ids": sub_ids, "depth": request.depth or 1,
+                    "count": request.count}, conn=conn)
+                self._enqueue(conn, ev.SubstitutesDrawn(
+                    run_id=run.run_id, substitute_ids=sub_ids, lottery_sha256=run.lottery_sha256,
+                    panel_index=run.panel_index or 0, uncovered_member_ids=uncovered,
+                    substitutes=panel_members(pool, sub_ids)),
+                    run.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)))
+            self.outbox.try_publish()
             response = pb.DrawSubstitutesResponse(run_id=run.run_id, substitute_ids=sub_ids,
                                                   uncovered_member_ids=uncovered,
                                                   lottery_sha256=run.lottery_sha256)
@@ -420,9 +423,9 @@ class SortitionServer:
                      ("grpc.max_receive_message_length", limit)])
         # Created up front so the first event of a run never waits on topic creation.
         self.bus.ensure_event_topics(EVENT_TYPES)
-        self.servicer = SortitionServicer(settings, self.store, self.bus)
-        # Events the consumer (top-ups) produces go through the outbox of the run store.
+        # Every event (the RPCs' results, the top-ups) goes through the run store's outbox.
         self.outbox = Outbox(self.store.engine, self.bus)
+        self.servicer = SortitionServicer(settings, self.store, self.bus, self.outbox)
         self.top_up = TopUp(settings, self.store, self.outbox)
         pb_grpc.add_SortitionServiceServicer_to_server(self.servicer, self.server)
         self.health = health.HealthServicer()

@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from services.common import events
+from services.common.bus import InProcessBus
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.sortition import draw as drawing
 from services.sortition.engine.csvio import load_instance
@@ -237,3 +238,36 @@ def test_graceful_stop_reports_not_serving(tmp_path, bus):
     assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
     assert r.server.stop(1).wait(5)
     r.channel.close()
+
+
+class _BrokerAway(InProcessBus):
+    """The in-process bus with the broker switched off: every publish fails."""
+
+    away = True
+
+    def publish(self, envelope, *args, **kwargs):
+        if self.away:
+            raise ConnectionError("broker unreachable")
+        return super().publish(envelope, *args, **kwargs)
+
+
+def test_results_are_announced_through_the_outbox_even_with_the_broker_away(tmp_path):
+    bus = _BrokerAway()
+    server = start_server(tmp_path, bus)
+    try:
+        inst = small_instance()
+        result = _compute(server.stub, inst)[-1].result  # the call succeeds all the same
+        drawn = server.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7 7 7"),
+                                      timeout=10)
+        again = server.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7 7 7"),
+                                      timeout=10)
+        assert list(again.panel_ids) == list(drawn.panel_ids)
+        assert _events(bus, "panel_drawn") == []
+        bus.away = False
+        server.server.outbox.try_publish()  # what the relay does once the broker is back
+        (computed,) = _events(bus, "distribution_computed")
+        (panel,) = _events(bus, "panel_drawn")  # the retried call wrote no second event
+        assert computed.distribution_computed.run_id == result.run_id
+        assert list(panel.panel_drawn.member_ids) == list(drawn.panel_ids)
+    finally:
+        server.close()
