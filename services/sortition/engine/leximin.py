@@ -66,6 +66,8 @@ class ColumnGeneration:
         self.verify_ips = 0
         self.verify_attempts = 0
         self.use_heuristic = True
+        self.use_frac_bound = True
+        self.frac_rounds = 0  # rounds ended by reaching the fractional bound
         self.smoothing = 0.5  # weight of the previous search point in dual smoothing
         self.ip_time = 1.0  # running averages (s), start by trusting the heuristic
         self.master_time = 0.0
@@ -211,6 +213,52 @@ class ColumnGeneration:
         if self.progress is not None:
             self.progress(self.phase, self.iterations, float(z))
 
+    # ---- fractional bound ------------------------------------------------------------------
+    def _build_frac(self):
+        """The round's LP over fractional panels: max z over x in the relaxed panel polytope
+        (seat count, quotas, households, 0 <= x_t <= n_t) with x_t >= n_t z for unfixed types
+        and x_t >= n_t v_t for fixed ones. Every lottery's expected counts lie in it, so its
+        optimum bounds the round from above; on quota-only pools it is usually exact."""
+        T = self.T
+        rows, rlo, rhi = self.p.panel_rows()
+        self.frac_row0 = len(rows)
+        rows = list(rows) + [(np.array([t, T]), np.array([1.0, -self.n[t]])) for t in range(T)]
+        rlo = np.concatenate([rlo, np.zeros(T)])
+        rhi = np.concatenate([rhi, np.full(T, INF)])
+        starts, idx, val = rows_to_csr(rows)
+        cost = np.zeros(T + 1)
+        cost[T] = 1.0
+        h = quiet_highs()
+        pass_model(h, cost, np.zeros(T + 1), np.concatenate([self.n, [INF]]), rlo, rhi,
+                   starts, idx, val, maximize=True)
+        self.frac = h
+        self.frac_fixed = np.zeros(T, dtype=bool)
+
+    def frac_bound(self):
+        """(z_LP, y) for the current round: the fractional optimum and its dual, scaled like
+        the master's duals (sum over unfixed types 1); None if the LP fails."""
+        if not hasattr(self, "frac"):
+            self._build_frac()
+        h, T, r0 = self.frac, self.T, self.frac_row0
+        for t in np.flatnonzero(self.fixed & ~self.frac_fixed):
+            h.changeCoeff(r0 + int(t), T, 0.0)
+            h.changeRowBounds(r0 + int(t), float(self.n[t] * (self.fixed_value[t] - self.fix_slack)), INF)
+            self.frac_fixed[t] = True
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        sol = h.getSolution()
+        # the master's row t is this LP's row divided by n_t, so its dual is n_t times this one
+        y = np.asarray(sol.row_dual)[r0:r0 + T] * self.n
+        U = ~self.fixed
+        sgn = 1.0 if y[U].sum() >= 0 else -1.0
+        y = np.maximum(sgn * y, 0.0)
+        tot = y[U].sum()
+        if not tot > 0:
+            return None
+        y[self.fixed] = 0.0
+        return float(np.asarray(sol.col_value)[T]), y / tot
+
     # ---- maximum-support dual ------------------------------------------------------------------
     def _build_support(self):
         """The persistent LP behind support_dual (rows for panels are added as they come)."""
@@ -334,9 +382,25 @@ class ColumnGeneration:
         repeatedly we settle for y0's support (the next round then starts almost solved)."""
         vtol = self.tol * 0.01  # proof tolerance for fixing types
         center = None
+        fb = self.frac_bound() if self.use_frac_bound else None
+        if fb is not None:
+            # the fractional optimum's dual is a near-optimal dual of the full master: a
+            # good centre for smoothing from the first iteration on
+            center = fb[1]
         while True:
             z, y, mu, lam, values = self.solve_master()
             self._check(z)
+            if fb is not None and z >= fb[0] - vtol:
+                # The master reached the fractional bound, so the bound is the round's
+                # optimum (within vtol) and the fractional dual is an optimal dual of the
+                # full master (weak duality: no panel beats it): no pricing IP is needed to
+                # prove it, and its support may be fixed like a proven master dual's.
+                yf = fb[1]
+                support = np.flatnonzero(~self.fixed & (yf >= 1e-3))
+                if len(support) == 0:
+                    support = np.flatnonzero(~self.fixed)[[int(np.argmax(yf[~self.fixed]))]]
+                self.frac_rounds += 1
+                return z, fb[0] + vtol, yf, fb[0] + vtol, support
             wy = y / self.n
             # the swap heuristic pays only when an exact pricing IP costs clearly more than
             # a master LP solve (tight quotas, many types); otherwise the IP's columns are better
@@ -433,6 +497,7 @@ class ColumnGeneration:
             "fixed_slack_relaxed": bool(self.slack_relaxed),
             "pricing_ips": self.pricer.ip_calls,
             "verify_ips": self.verify_ips,
+            "frac_rounds": self.frac_rounds,
             "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),
             "types": int(self.T),
             "levels": levels,

@@ -110,16 +110,25 @@ def test_leximin_matches_brute_force_with_and_without_speedups(seed):
     assert len(all_panels(problem)) >= 50  # a real choice of panels, not a forced one
     expected = brute_leximin(problem)
     assert len(np.unique(np.round(expected, 6))) >= 3  # several levels: the leximin part matters
-    for prune, smoothing in [(None, 0.5), (0, 0.0), (0, 0.5)]:
+    frac_rounds = 0
+    for prune, smoothing, frac in [(None, 0.5, True), (0, 0.0, True), (0, 0.5, True),
+                                   (None, 0.5, False), (0, 0.5, False)]:
         cg = ColumnGeneration(problem, tolerance=1e-7)
         if prune is not None:
             # prune on every master solve, down to the basis
             cg.prune_at, cg.prune_keep = prune, 0
         cg.smoothing = smoothing
+        cg.use_frac_bound = frac
         sol = cg.run()
-        assert np.allclose(sol.type_prob, expected, atol=1e-5), (prune, smoothing)
+        assert np.allclose(sol.type_prob, expected, atol=1e-5), (prune, smoothing, frac)
         if prune is not None:
             assert cg.pruned > 0
+        if not frac:
+            assert cg.frac_rounds == 0
+        frac_rounds += cg.frac_rounds
+    # rounds that end at the fractional bound (no pricing proof) must occur here, or the
+    # brute-force comparison would not check them
+    assert frac_rounds > 0
     d = compute_distribution(inst)
     assert verify_distribution(inst, d) == []
     person = problem.person_type()
@@ -152,3 +161,16 @@ def test_pruning_that_once_left_the_final_master_infeasible(shared_instances):
     assert sol.type_prob.min() == pytest.approx(1 / 16, abs=1e-5)
     assert np.all(sol.type_prob >= cg.fixed_value - 2 * cg.tol)
     assert abs(sol.weights.sum() - 1) < 1e-9
+
+
+def test_fractional_bound_bounds_every_round_from_above():
+    # the relaxed-polytope LP must never promise less than the true leximin levels: a
+    # round ended at a bound below its optimum would fix types too low
+    inst = synthetic_instance(30, 6, 4, 3)
+    problem = compile_instance(inst)
+    expected = brute_leximin(problem)
+    cg = ColumnGeneration(problem, tolerance=1e-7)
+    cg.initial_columns()
+    z_lp, y = cg.frac_bound()
+    assert z_lp >= expected.min() - 1e-9
+    assert y.min() >= 0 and y.sum() == pytest.approx(1.0)
