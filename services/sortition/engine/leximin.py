@@ -67,10 +67,15 @@ class ColumnGeneration:
         self.verify_attempts = 0
         self.use_heuristic = True
         self.use_frac_bound = True
+        # try leximin in one column generation towards the fractional leximin (run() only)
+        self.use_frac_leximin = True
+        self.frac_fallbacks = 0
+        self._target = None
         self.frac_rounds = 0  # rounds ended by reaching the fractional bound
         self.smoothing = 0.5  # weight of the previous search point in dual smoothing
         self.ip_time = 1.0  # running averages (s), start by trusting the heuristic
         self.master_time = 0.0
+        self.ls_time = 0.0  # running average of one local search (s)
         self.cols = np.zeros((64, self.T), dtype=np.int32)
         self.J = 0
         self.keys: set[bytes] = set()
@@ -234,15 +239,19 @@ class ColumnGeneration:
         self.frac = h
         self.frac_fixed = np.zeros(T, dtype=bool)
 
-    def frac_bound(self):
-        """(z_LP, y) for the current round: the fractional optimum and its dual, scaled like
-        the master's duals (sum over unfixed types 1); None if the LP fails."""
+    def frac_bound(self, fixed=None, fixed_value=None, slack=None):
+        """(z_LP, y) for the current round (or for the given fixed types): the fractional
+        optimum and its dual, scaled like the master's duals (sum over unfixed types 1);
+        None if the LP fails. Types stay fixed in the LP once fixed."""
+        fixed = self.fixed if fixed is None else fixed
+        fixed_value = self.fixed_value if fixed_value is None else fixed_value
+        slack = self.fix_slack if slack is None else slack
         if not hasattr(self, "frac"):
             self._build_frac()
         h, T, r0 = self.frac, self.T, self.frac_row0
-        for t in np.flatnonzero(self.fixed & ~self.frac_fixed):
+        for t in np.flatnonzero(fixed & ~self.frac_fixed):
             h.changeCoeff(r0 + int(t), T, 0.0)
-            h.changeRowBounds(r0 + int(t), float(self.n[t] * (self.fixed_value[t] - self.fix_slack)), INF)
+            h.changeRowBounds(r0 + int(t), float(self.n[t] * (fixed_value[t] - slack)), INF)
             self.frac_fixed[t] = True
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -250,14 +259,90 @@ class ColumnGeneration:
         sol = h.getSolution()
         # the master's row t is this LP's row divided by n_t, so its dual is n_t times this one
         y = np.asarray(sol.row_dual)[r0:r0 + T] * self.n
-        U = ~self.fixed
+        U = ~fixed
         sgn = 1.0 if y[U].sum() >= 0 else -1.0
         y = np.maximum(sgn * y, 0.0)
         tot = y[U].sum()
         if not tot > 0:
             return None
-        y[self.fixed] = 0.0
+        y[fixed] = 0.0
         return float(np.asarray(sol.col_value)[T]), y / tot
+
+    def frac_leximin(self, max_seconds: float):
+        """Leximin over the fractional panel polytope, by the same rounds as the master's
+        (types with dual weight >= 1e-3 fixed per round, exact for that LP by complementary
+        slackness) but each round one warm-started LP. Returns (values, levels, y1, z1) with
+        the first round's dual and bound, or None if an LP fails or time runs out."""
+        ff = self.fixed.copy()
+        fv = self.fixed_value.copy()
+        levels, first = [], None
+        t0 = time.perf_counter()
+        while not ff.all():
+            if time.perf_counter() - t0 > max_seconds:
+                return None
+            # no slack for fixed rows: a slack would let each later level creep above what
+            # lotteries reach (by the slack times a ratio of sizes, round after round)
+            r = self.frac_bound(ff, fv, slack=0.0)
+            if r is None:
+                return None
+            zl, y = r
+            U = ~ff
+            support = np.flatnonzero(U & (y >= 1e-3))
+            if len(support) == 0:
+                support = np.flatnonzero(U)[[int(np.argmax(y[U]))]]
+            if first is None:
+                first = (y, zl)
+            ff[support] = True
+            fv[support] = zl
+            levels.append((float(zl), int(len(support))))
+        return fv, levels, first[0], first[1]
+
+    def _reset_frac(self):
+        if hasattr(self, "frac"):
+            del self.frac
+
+    def _frac_shortcut(self):
+        """Leximin in one column generation when the fractional leximin is reachable.
+
+        The fractional leximin v is lexicographically at least any lottery's profile (the
+        polytope contains every lottery's expected counts), so a lottery with p_t >= v_t for
+        every type is leximin-optimal. One master run, maximising z with p_t >= z v_t, tells:
+        z reaching 1 gives that lottery; if pricing proves z < 1, the relaxation is not
+        exact here and the caller falls back to the master's own rounds (columns kept).
+        Returns (cert_y, cert_bound, levels) or None."""
+        if self.fixed.any():
+            return None
+        fl = self.frac_leximin(max_seconds=max(5.0, 0.02 * self.T))
+        self._reset_frac()
+        if fl is None:
+            return None
+        v, levels, y1, z1 = fl
+        if not v.max() > 0:
+            return None
+        for t in range(self.T):
+            self.master.changeCoeff(t, 0, -float(v[t]))
+        # p_t >= z v_t with z this close to 1 keeps every p_t within tol/2 of v_t
+        target = 1.0 - 0.5 * self.tol / float(v.max())
+        self._target = target
+        # the first fractional round's dual, scaled so that sum_t y_t v_t = 1 like the
+        # master's duals here, supports the polytope at v: an optimal dual if v is reached
+        yv = float(y1 @ v)
+        self._target_center = y1 / yv if yv > 0 else None  # a first level of 0 supports nothing
+        try:
+            z = self._solve_round()[0]
+        finally:
+            self._target = None
+        if z < target:
+            self.frac_fallbacks += 1
+            for t in range(self.T):
+                self.master.changeCoeff(t, 0, -1.0)
+            return None
+        self.fixed[:] = True
+        self.fixed_value[:] = np.minimum(z, 1.0) * v  # what the lottery provably reaches
+        for t in range(self.T):
+            self.master.changeCoeff(t, 0, 0.0)
+            self.master.changeRowBounds(t, float(self.fixed_value[t] - self.fix_slack), INF)
+        return y1, z1 + self.tol * 0.01, levels
 
     # ---- maximum-support dual ------------------------------------------------------------------
     def _build_support(self):
@@ -359,14 +444,27 @@ class ColumnGeneration:
         starts = list(order[:tries])
         basic = np.flatnonzero(lam > 1e-12)
         if len(basic):
-            starts.extend(self.rng.choice(basic, size=min(2, len(basic)), replace=False).tolist())
+            starts.extend(self.rng.choice(basic, size=min(max(2, tries // 2), len(basic)),
+                                          replace=False).tolist())
         found = []
         thr = mu + self.tol
-        for j in dict.fromkeys(starts):
+        t_ls = time.perf_counter()
+        starts = list(dict.fromkeys(starts))
+        for j in starts:
             x = self.pricer.local_search(ws, self.cols[j].astype(np.int64))
             if float(w @ x) > thr:
                 found.append(x)
+        self.ls_time = 0.7 * self.ls_time + 0.3 * (time.perf_counter() - t_ls) / max(1, len(starts))
         return self.add_columns(found)
+
+    def _tries(self) -> int:
+        """Local searches per pricing round: 4, or more while a master solve costs more than
+        them. On 1,400 types a wide degenerate master needs ~1,000 simplex iterations (up to
+        seconds) per solve whatever the number of new panels, so more panels per solve
+        is what pays."""
+        if self.ls_time <= 0:
+            return 4
+        return int(np.clip(self.master_time / (2 * self.ls_time), 4, 24))
 
     def _lagrangian(self, ys: np.ndarray, bound: float) -> float:
         """Upper bound on this round's optimum from any dual y (sum over unfixed = 1)."""
@@ -382,7 +480,10 @@ class ColumnGeneration:
         repeatedly we settle for y0's support (the next round then starts almost solved)."""
         vtol = self.tol * 0.01  # proof tolerance for fixing types
         center = None
-        fb = self.frac_bound() if self.use_frac_bound else None
+        target = self._target
+        fb = self.frac_bound() if self.use_frac_bound and target is None else None
+        if target is not None:
+            center = self._target_center
         if fb is not None:
             # the fractional optimum's dual is a near-optimal dual of the full master: a
             # good centre for smoothing from the first iteration on
@@ -390,6 +491,8 @@ class ColumnGeneration:
         while True:
             z, y, mu, lam, values = self.solve_master()
             self._check(z)
+            if target is not None and z >= target:
+                return z, None, None, None, None
             if fb is not None and z >= fb[0] - vtol:
                 # The master reached the fractional bound, so the bound is the round's
                 # optimum (within vtol) and the fractional dual is an optimal dual of the
@@ -404,7 +507,9 @@ class ColumnGeneration:
             wy = y / self.n
             # the swap heuristic pays only when an exact pricing IP costs clearly more than
             # a master LP solve (tight quotas, many types); otherwise the IP's columns are better
-            if self.use_heuristic and self.ip_time > 3.0 * self.master_time:
+            # (or when the IP is slow in itself: on 1,400 types each IP call adds a panel or
+            # two, the local searches several in the same time)
+            if self.use_heuristic and (self.ip_time > 3.0 * self.master_time or self.ip_time > 0.1):
                 # Dual smoothing: the master's duals jump between far-apart vertices late in a
                 # round, and panels priced there are soon useless; searching at a point between
                 # the last search point and the new duals damps that. Panels still have to beat
@@ -412,11 +517,11 @@ class ColumnGeneration:
                 a = self.smoothing
                 if center is not None and a > 0:
                     ys = a * center + (1 - a) * y
-                    if self.heuristic_columns(wy, mu, values, lam, tries=4, w_search=ys / self.n):
+                    if self.heuristic_columns(wy, mu, values, lam, tries=self._tries(), w_search=ys / self.n):
                         center = ys
                         continue
                 center = y
-                if self.heuristic_columns(wy, mu, values, lam, tries=4):
+                if self.heuristic_columns(wy, mu, values, lam, tries=self._tries()):
                     continue
             t_ip = time.perf_counter()
             found, _ = self.pricer.improving(wy, mu + vtol, self.max_solutions)
@@ -426,6 +531,8 @@ class ColumnGeneration:
                 continue
             # no panel beats mu + vtol: y proves the round's optimum within vtol
             break
+        if target is not None:
+            return z, None, None, None, None
         U = ~self.fixed
         y0, mu0, z0 = y, mu, z
         theta = max(1e-3, 0.0)
@@ -463,6 +570,11 @@ class ColumnGeneration:
         z = 0.0
         lam = None
         levels = []
+        if self.use_frac_leximin and max_rounds is None and not stop_when_positive:
+            short = self._frac_shortcut()
+            if short is not None:
+                cert_y, cert_bound, levels = short
+                rounds = len(levels)
         while not self.fixed.all():
             z, bound, ys, mus, support = self._solve_round()
             if len(support) == 0:
@@ -498,6 +610,7 @@ class ColumnGeneration:
             "pricing_ips": self.pricer.ip_calls,
             "verify_ips": self.verify_ips,
             "frac_rounds": self.frac_rounds,
+            "frac_leximin_fallbacks": self.frac_fallbacks,
             "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),
             "types": int(self.T),
             "levels": levels,

@@ -111,16 +111,19 @@ def test_leximin_matches_brute_force_with_and_without_speedups(seed):
     expected = brute_leximin(problem)
     assert len(np.unique(np.round(expected, 6))) >= 3  # several levels: the leximin part matters
     frac_rounds = 0
-    for prune, smoothing, frac in [(None, 0.5, True), (0, 0.0, True), (0, 0.5, True),
-                                   (None, 0.5, False), (0, 0.5, False)]:
+    for prune, smoothing, frac, shortcut in [
+            (None, 0.5, True, True), (0, 0.0, True, True), (0, 0.5, True, True),
+            (None, 0.5, True, False), (None, 0.5, False, False), (0, 0.5, False, False)]:
         cg = ColumnGeneration(problem, tolerance=1e-7)
         if prune is not None:
             # prune on every master solve, down to the basis
             cg.prune_at, cg.prune_keep = prune, 0
         cg.smoothing = smoothing
         cg.use_frac_bound = frac
+        cg.use_frac_leximin = shortcut
         sol = cg.run()
-        assert np.allclose(sol.type_prob, expected, atol=1e-5), (prune, smoothing, frac)
+        assert np.allclose(sol.type_prob, expected, atol=1e-5), (prune, smoothing, frac, shortcut)
+        assert sol.info["max_excess_over_fixed"] < 1e-6
         if prune is not None:
             assert cg.pruned > 0
         if not frac:
@@ -174,3 +177,28 @@ def test_fractional_bound_bounds_every_round_from_above():
     z_lp, y = cg.frac_bound()
     assert z_lp >= expected.min() - 1e-9
     assert y.min() >= 0 and y.sum() == pytest.approx(1.0)
+
+
+def test_fractional_leximin_shortcut_and_its_fallback(monkeypatch):
+    inst = synthetic_instance(30, 6, 4, 7)
+    problem = compile_instance(inst)
+    expected = brute_leximin(problem)
+    cg = ColumnGeneration(problem, tolerance=1e-7)
+    sol = cg.run()
+    assert cg.frac_fallbacks == 0 and cg.fixed.all()
+    assert np.allclose(sol.type_prob, expected, atol=1e-5)
+    # a target above what lotteries reach (as when the relaxation is not exact): pricing
+    # must prove z < 1, and the rounds must still find the true leximin
+    real = ColumnGeneration.frac_leximin
+
+    def inflated(self, max_seconds):
+        v, levels, y1, z1 = real(self, max_seconds)
+        v = v.copy()
+        v[np.argmax(v)] += 0.05
+        return v, levels, y1, z1
+
+    monkeypatch.setattr(ColumnGeneration, "frac_leximin", inflated)
+    cg = ColumnGeneration(problem, tolerance=1e-7)
+    sol = cg.run()
+    assert cg.frac_fallbacks == 1
+    assert np.allclose(sol.type_prob, expected, atol=1e-5)
