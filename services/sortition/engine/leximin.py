@@ -22,6 +22,14 @@ measurements, so it is off by default (``verify_attempts``). The first round's d
 distribution's certificate. ``info["max_excess_over_fixed"]`` reports how far the final
 lottery exceeds any fixed value (near 0 means no round fixed a type too early).
 
+The fractional panel polytope (quotas and seat count on expected counts) contains every
+lottery's expected counts, so its LP optimum bounds each round from above; a round ends as
+soon as the master reaches it (no pricing IP proof), and its dual, then optimal for the
+master too, is the smoothing centre and the set of types to fix. On large quota-only pools
+the relaxation is exact at the leximin point, so run() first computes the fractional leximin
+v (one warm-started LP per level) and asks column generation for a lottery with
+p_t >= z v_t, z -> 1, in one go; if pricing proves z < 1 it falls back to the rounds.
+
 Pricing runs the swap local search (single swaps, then exchanges of two members for two
 others with identical values, which survive exact quotas) only while an exact IP costs
 clearly more than a master solve, and the IP as a cut-off decision problem.
@@ -216,6 +224,8 @@ class ColumnGeneration:
         if self.should_stop is not None and self.should_stop():
             raise SolveCancelled(f"{self.phase} cancelled after {self.iterations} iterations")
         if self.progress is not None:
+            if self._target is not None:
+                z = z * self._target_vmin  # towards v, z is a scale: report the lowest p_t
             self.progress(self.phase, self.iterations, float(z))
 
     # ---- fractional bound ------------------------------------------------------------------
@@ -324,6 +334,7 @@ class ColumnGeneration:
         # p_t >= z v_t with z this close to 1 keeps every p_t within tol/2 of v_t
         target = 1.0 - 0.5 * self.tol / float(v.max())
         self._target = target
+        self._target_vmin = float(v.min())
         # the first fractional round's dual, scaled so that sum_t y_t v_t = 1 like the
         # master's duals here, supports the polytope at v: an optimal dual if v is reached
         yv = float(y1 @ v)

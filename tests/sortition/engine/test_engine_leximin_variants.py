@@ -202,3 +202,14 @@ def test_fractional_leximin_shortcut_and_its_fallback(monkeypatch):
     sol = cg.run()
     assert cg.frac_fallbacks == 1
     assert np.allclose(sol.type_prob, expected, atol=1e-5)
+
+
+def test_progress_reports_probabilities_during_the_fractional_shortcut():
+    # towards the fractional leximin the master's z is a scale factor near 1, not a
+    # probability; progress must still report the lowest probability reached
+    inst = synthetic_instance(30, 6, 2, 3)
+    seen = []
+    d = compute_distribution(inst, progress=lambda phase, it, z: seen.append(z))
+    assert d.info["frac_leximin_fallbacks"] == 0 and "frac_rounds" in d.info
+    assert all(z <= 6 / 30 + 1e-9 for z in seen)  # the lowest probability is at most k/n
+    assert min(abs(z - d.stats.minimum) for z in seen) < 1e-5
