@@ -48,6 +48,16 @@ def enqueue(conn: Connection, envelope: Envelope, key: str | None = None) -> Non
         created_at=datetime.now(timezone.utc)))
 
 
+def enqueue_once(conn: Connection, envelope: Envelope, key: str | None = None) -> bool:
+    """``enqueue`` unless an event with this id is already in the outbox (a retried call
+    whose event id is derived from its result); True when written now."""
+    if conn.scalar(sa.select(sa.func.count()).select_from(event_outbox)
+                   .where(event_outbox.c.event_id == envelope.event_id)):
+        return False
+    enqueue(conn, envelope, key)
+    return True
+
+
 def enqueue_many(conn: Connection, envelopes: Iterable[Envelope], key: str | None = None,
                  *, keys: Sequence[str | None] | None = None) -> int:
     """Write many envelopes in one statement; ``keys`` gives each its own routing key (e.g.

@@ -18,7 +18,6 @@ from concurrent import futures
 
 import grpc
 import numpy as np
-import sqlalchemy as sa
 from google.protobuf import json_format
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -26,7 +25,6 @@ from grpc_reflection.v1alpha import reflection
 from services.common import events, outbox, storage
 from services.common.bus import Bus, ConsumerWorker, bus_from_settings
 from services.common.outbox import Outbox
-from services.common.outbox import event_outbox as outbox_table
 from services.contracts.kleroterion.v1 import sortition_events_pb2 as ev
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
@@ -152,10 +150,9 @@ def _should_stop(context: grpc.ServicerContext):
 
 
 class SortitionServicer(pb_grpc.SortitionServiceServicer):
-    def __init__(self, settings: Settings, store: RunStore, bus: Bus, outbox: Outbox):
+    def __init__(self, settings: Settings, store: RunStore, outbox: Outbox):
         self.settings = settings
         self.store = store
-        self.bus = bus
         self.outbox = outbox
         # Counted so that operators (and tests) can see that stopped calls stop solving.
         self.solves_started = 0
@@ -168,12 +165,9 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
         """Write a result's event in the transaction that stores the result, so a stored
         result is always announced, even if the broker is away (the relay sends it later).
         The id is derived from the result: a retried call finds it already written."""
-        if conn.scalar(sa.select(sa.func.count()).select_from(outbox_table)
-                       .where(outbox_table.c.event_id == event_id)):
-            return
-        outbox.enqueue(conn, events.new_event(payload, assembly_id=assembly_id,
-                                              region=self.settings.region, producer=PRODUCER,
-                                              event_id=event_id))
+        outbox.enqueue_once(conn, events.new_event(payload, assembly_id=assembly_id,
+                                                   region=self.settings.region,
+                                                   producer=PRODUCER, event_id=event_id))
 
     @staticmethod
     def _abort(context, exc: Exception):
@@ -425,7 +419,7 @@ class SortitionServer:
         self.bus.ensure_event_topics(EVENT_TYPES)
         # Every event (the RPCs' results, the top-ups) goes through the run store's outbox.
         self.outbox = Outbox(self.store.engine, self.bus)
-        self.servicer = SortitionServicer(settings, self.store, self.bus, self.outbox)
+        self.servicer = SortitionServicer(settings, self.store, self.outbox)
         self.top_up = TopUp(settings, self.store, self.outbox)
         pb_grpc.add_SortitionServiceServicer_to_server(self.servicer, self.server)
         self.health = health.HealthServicer()

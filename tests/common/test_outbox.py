@@ -68,3 +68,18 @@ def test_relay_publishes_when_the_broker_returns(engine):
         box.stop_relay()
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(outbox.event_outbox)) == 1
+
+
+def test_an_event_id_already_in_the_outbox_is_written_once(engine):
+    bus = FlakyBus()
+    box = outbox.Outbox(engine, bus)
+    event = probe(7)
+    with engine.begin() as conn:
+        assert outbox.enqueue_once(conn, event) is True
+    with engine.begin() as conn:  # a retried call, before and after the event was published
+        assert outbox.enqueue_once(conn, event) is False
+    bus.up = True
+    assert box.publish_pending() == 1
+    with engine.begin() as conn:
+        assert outbox.enqueue_once(conn, event) is False
+    assert box.pending() == 0
