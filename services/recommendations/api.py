@@ -123,6 +123,27 @@ def bilingual(raw: Any, field: str, *, required: bool = False, max_len: int | No
     return {k: raw[k].strip() for k in LANGUAGES}
 
 
+def language() -> str:
+    """The page's language, ``?lang=`` (or the form's ``lang``): da unless asked."""
+    lang = request.values.get("lang", "da")
+    if lang not in LANGUAGES:
+        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def a_share(value: Any, field: str) -> float:
+    """A share of a population, 0..1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ApiError(field, "must be a number from 0 to 1")
+    return float(value)
+
+
+def check_shares_add_up(total: float, field: str, what: str) -> None:
+    """The shares of one feature's values cover the population (±0.02 for rounding)."""
+    if abs(total - 1) > 0.02:
+        raise ApiError(field, f"the population shares of {what} add up to {total:.3f}, not 1")
+
+
 def who() -> tuple[str, str]:
     p = auth.current_principal()
     return p.subject, p.role

@@ -24,11 +24,15 @@ shares for features the extract does not hold (e.g. education, from Statistics D
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, url_for
 from markupsafe import escape
 
 from services.common import auth
@@ -36,13 +40,13 @@ from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
 from services.recommendations.disclosure import suppress
-from services.recommendations.api import (OPERATORS, assembly_row, body, change, ctx,
+from services.recommendations.api import (LANGUAGES, OPERATORS, a_share, assembly_row, body,
+                                          change, check_shares_add_up, ctx, language,
                                           log_change, today)
 from services.recommendations.questionnaires import results as questionnaire_results
 
 bp = Blueprint("evaluation", __name__)
 
-LANGUAGES = ("da", "en")
 STAGES = ("population", "invited", "signed_up", "drawn", "seated")
 FACT_KINDS = ("funnel", "selection", "process", "population_targets")
 AUDIENCES = ("public", "internal")
@@ -147,21 +151,15 @@ def representativeness(f: dict[str, dict], min_cell: int) -> dict[str, Any]:
                         | set(targets.get(feature, {})))
         fun = [funnel.get((feature, v)) for v in values]
         comp = [composition.get((feature, v)) for v in values]
-        known_population = any(x and x["population"] for x in fun)
-        known_invited = any(x and x["invited"] for x in fun)
-        columns = {
-            "population": _column([(x or {}).get("population", 0) for x in fun], min_cell)
-            if known_population else None,
-            "invited": _column([(x or {}).get("invited", 0) for x in fun], min_cell)
-            if known_invited else None,
-            "signed_up": _column([(x or {}).get("signed_up", 0) for x in fun], min_cell)
-            if any(fun) else None,
-            "drawn": _column([(x or {}).get("drawn", 0) for x in comp], min_cell)
-            if any(comp) else None,
-            "seated": _column([(x or {}).get("seated", 0) for x in comp], min_cell)
-            if any(comp) else None,
-        }
-        source = "extract" if known_population else None
+        sources = {"population": fun, "invited": fun, "signed_up": fun, "drawn": comp,
+                   "seated": comp}
+        # The extract holds no population or invitations for the assembly's own questions:
+        # those stages are known only where a count is; the others wherever a row is.
+        known = {stage: any(x and x[stage] for x in rows) if stage in ("population", "invited")
+                 else any(rows) for stage, rows in sources.items()}
+        columns = {stage: _column([(x or {}).get(stage, 0) for x in sources[stage]], min_cell)
+                   if known[stage] else None for stage in STAGES}
+        source = "extract" if known["population"] else None
         if columns["population"] is None and feature in targets:
             # Shares an organiser entered (e.g. from Statistics Denmark): no counts.
             columns["population"] = [{"count": None, "share": targets[feature].get(v),
@@ -176,12 +174,8 @@ def representativeness(f: dict[str, dict], min_cell: int) -> dict[str, Any]:
             "stages": [s for s in STAGES if columns[s] is not None],
             # Self-selection: how far the volunteers are from the population; the lottery's
             # correction: how far the panel is.
-            "distance_signed_up": _distance(pop, columns["signed_up"])
-            if pop and columns["signed_up"] else None,
-            "distance_drawn": _distance(pop, columns["drawn"]) if pop and columns["drawn"]
-            else None,
-            "distance_seated": _distance(pop, columns["seated"]) if pop and columns["seated"]
-            else None,
+            **{f"distance_{stage}": _distance(pop, columns[stage])
+               if pop and columns[stage] else None for stage in ("signed_up", "drawn", "seated")},
         })
     totals = {"population": (f.get("funnel") or {}).get("population_total"),
               "invited": (f.get("funnel") or {}).get("invited_total"),
@@ -204,7 +198,7 @@ def selection(f: dict[str, dict]) -> dict | None:
 # --- process and impact -----------------------------------------------------------------------
 
 
-def process(conn, assembly, f: dict[str, dict], view: dict, on: date) -> dict[str, Any]:
+def process(conn, assembly, f: dict[str, dict], view: dict) -> dict[str, Any]:
     snapshot = f.get("process") or {}
     held = {s.session_id: s for s in conn.execute(
         sa.select(m.sessions_held).where(m.sessions_held.c.assembly_id == assembly.assembly_id))}
@@ -324,7 +318,7 @@ def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "pu
         "labels": labels(report_input),
         "representativeness": representativeness(f, min_cell),
         "selection": selection(f),
-        "process": process(conn, assembly, f, view, on),
+        "process": process(conn, assembly, f, view),
         "experience": experience(conn, assembly.assembly_id, min_cell, audience),
         "impact": impact(assembly, view, on),
     }
@@ -344,14 +338,8 @@ def check_targets(raw: Any) -> dict[str, dict[str, float]]:
             raise ApiError(where, "a feature name must be 1 to 64 characters")
         if not isinstance(shares, dict) or not shares:
             raise ApiError(where, "must be an object of value -> share")
-        for value, share in shares.items():
-            if isinstance(share, bool) or not isinstance(share, (int, float)) \
-                    or not 0 <= share <= 1:
-                raise ApiError(f"{where}.{value}", "must be a share from 0 to 1")
-        total = sum(shares.values())
-        if abs(total - 1) > 0.02:
-            raise ApiError(where, f"the shares add up to {total:.3f}, not 1")
-        out[feature] = {str(v): float(s) for v, s in shares.items()}
+        out[feature] = {str(v): a_share(s, f"{where}.{v}") for v, s in shares.items()}
+        check_shares_add_up(sum(out[feature].values()), where, repr(feature))
     return out
 
 
@@ -382,17 +370,47 @@ def get_evaluation(assembly_id):
     return jsonify(_data(assembly_id, "internal"))
 
 
+class _Rendered:
+    """The last few renderings, keyed by the data they were made from: the index page and
+    every file of one report (HTML, PDF, each plot) would otherwise each render them all."""
+
+    size = 8
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._files: OrderedDict[tuple, list] = OrderedDict()
+
+    def get(self, key: tuple, render) -> list:
+        with self._lock:
+            if key in self._files:
+                self._files.move_to_end(key)
+                return self._files[key]
+        files = render()
+        with self._lock:
+            self._files[key] = files
+            while len(self._files) > self.size:
+                self._files.popitem(last=False)
+        return files
+
+
 def artifacts(assembly_id: str, lang: str, audience: str) -> list[tuple[str, Any]]:
     """The files of every enabled evaluation report (``Report.kind == "evaluation"``), with
     the sections of every enabled plugin."""
     if lang not in LANGUAGES:
         raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
     data = _data(assembly_id, audience)
-    sections = [s for s in ctx().plugins.evaluation_sections(data, lang)
-                if audience == "internal" or s.public]
-    data = {**data, "sections": sections}
-    return [(name, artifact) for name, report in ctx().plugins.reports("evaluation").items()
-            for artifact in report.produce(data, lang)]
+
+    def render() -> list[tuple[str, Any]]:
+        sections = [s for s in ctx().plugins.evaluation_sections(data, lang)
+                    if audience == "internal" or s.public]
+        full = {**data, "sections": sections}
+        return [(name, artifact) for name, report in ctx().plugins.reports("evaluation").items()
+                for artifact in report.produce(full, lang)]
+
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    plugins = tuple(sorted(name for name, _ in ctx().plugins.pm.list_name_plugin()))
+    rendered = current_app.extensions.setdefault("kleroterion.evaluation_files", _Rendered())
+    return rendered.get((assembly_id, lang, audience, digest, plugins), render)
 
 
 @bp.get("/assemblies/<assembly_id>/evaluation/reports/<lang>")
@@ -436,7 +454,7 @@ INDEX = {"da": ("Evaluering", "Evalueringsrapporten for", "Filer"),
 @bp.get("/public/assemblies/<assembly_id>/evaluation")
 def public_evaluation_index(assembly_id):
     """The public evaluation report's files, linked from the transparency page."""
-    lang = request.args.get("lang", "da")
+    lang = language()
     files = artifacts(assembly_id, lang, "public")
     with ctx().engine.connect() as conn:
         a = assembly_row(conn, assembly_id)

@@ -19,8 +19,9 @@ from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
-from services.recommendations.api import (LANGUAGES, OPERATORS, assembly_row, bilingual, change,
-                                          ctx, log_change, now, today)
+from services.recommendations.api import (LANGUAGES, OPERATORS, a_share, assembly_row, bilingual,
+                                          change, check_shares_add_up, ctx, language, log_change,
+                                          now, today)
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -85,13 +86,6 @@ TEXT = {
 }
 
 
-def _lang(field: str = "lang") -> str:
-    lang = request.args.get(field, "da")
-    if lang not in LANGUAGES:
-        raise ApiError(field, f"must be one of {', '.join(LANGUAGES)}")
-    return lang
-
-
 def _public_assembly(conn, assembly_id: str):
     return assembly_row(conn, assembly_id)
 
@@ -121,7 +115,7 @@ def _format(media_type: str) -> str:
 
 @bp.get("/public/assemblies/<assembly_id>")
 def transparency_page(assembly_id):
-    lang = _lang()
+    lang = language()
     with ctx().engine.connect() as conn:
         view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
         report = released_report(conn, assembly_id)
@@ -220,9 +214,7 @@ def check_report_input(data: dict) -> dict:
         if (row["feature"], row["category"]) in seen:
             raise ApiError(where, f"{row['feature']}/{row['category']} appears twice")
         seen.add((row["feature"], row["category"]))
-        share = row.get("population_share")
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-            raise ApiError(f"{where}.population_share", "must be a number from 0 to 1")
+        share = a_share(row.get("population_share"), f"{where}.population_share")
         count = row.get("panel_count")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ApiError(f"{where}.panel_count", "must be a whole number of at least 0")
@@ -231,11 +223,9 @@ def check_report_input(data: dict) -> dict:
                         "feature_label": bilingual(row.get("feature_label"),
                                                  f"{where}.feature_label"),
                         "label": bilingual(row.get("label"), f"{where}.label"),
-                        "population_share": float(share), "panel_count": count})
+                        "population_share": share, "panel_count": count})
     for feature, total in sums.items():
-        if abs(total - 1) > 0.02:
-            raise ApiError("composition", f"the population shares of {feature!r} add up to "
-                                          f"{total:.3f}, not 1")
+        check_shares_add_up(total, "composition", repr(feature))
     out["composition"] = checked
     experts = data.get("experts_heard", [])
     if not isinstance(experts, list):
@@ -283,7 +273,7 @@ def _artifacts(assembly_id: str, lang: str):
 @bp.get("/assemblies/<assembly_id>/reports")
 @auth.require(*OPERATORS)
 def list_reports(assembly_id):
-    lang = _lang()
+    lang = language()
     return jsonify(reports=[{"report": name, "name": a.name, "media_type": a.media_type,
                              "size": len(a.content),
                              "url": url_for("public.get_report", assembly_id=assembly_id,

@@ -6,12 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.common.web import ApiError
-from services.recommendations.api import Refused, ctx
+from services.recommendations.api import Refused, ctx, language
 from services.recommendations.questionnaires import questionnaire_row, record_response
 
 bp = Blueprint("questionnaire_page", __name__, template_folder="templates")
-
-LANGUAGES = ("da", "en")
 
 TEXT = {
     "da": {
@@ -60,16 +58,9 @@ TEXT = {
 }
 
 
-def _lang() -> str:
-    lang = request.values.get("lang", "da")
-    if lang not in LANGUAGES:
-        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
-    return lang
-
-
 @bp.route("/public/questionnaires/<questionnaire_id>/form", methods=["GET", "POST"])
 def questionnaire_page(questionnaire_id):
-    lang = _lang()
+    lang = language()
     t = TEXT[lang]
     other = "en" if lang == "da" else "da"
     page = {"lang": lang, "t": t, "q": None, "errors": [], "answers": {}, "recorded": False,

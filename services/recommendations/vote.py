@@ -12,13 +12,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from services.common.web import ApiError
 from services.recommendations import models as m
-from services.recommendations.api import Refused, ctx, record_ballot
+from services.recommendations.api import Refused, ctx, language, record_ballot
 
 bp = Blueprint("vote", __name__, template_folder="templates")
-
-LANGUAGES = ("da", "en")
 
 TEXT = {
     "da": {
@@ -77,13 +74,6 @@ TEXT = {
 }
 
 
-def _lang() -> str:
-    lang = request.values.get("lang", "da")
-    if lang not in LANGUAGES:
-        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
-    return lang
-
-
 def _open_round(rec_id: str):
     with ctx().engine.connect() as conn:
         rec = conn.execute(sa.select(m.recommendations.c.id, m.recommendations.c.seq)
@@ -98,7 +88,7 @@ def _open_round(rec_id: str):
 
 @bp.route("/public/recommendations/<rec_id>/vote", methods=["GET", "POST"])
 def vote_page(rec_id):
-    lang = _lang()
+    lang = language()
     t = TEXT[lang]
     other = "en" if lang == "da" else "da"
     rec, r = _open_round(rec_id)

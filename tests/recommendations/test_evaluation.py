@@ -225,3 +225,29 @@ def test_a_plugin_returning_something_else_is_named(svc):
     with pytest.raises(PluginError, match="broken"):
         svc.ctx.plugins.evaluation_sections(
             svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json, "da")
+
+
+class CountingSection:
+    """Counts how often the report's sections are asked for (once per rendering)."""
+
+    calls = 0
+
+    @hookimpl
+    def evaluation_report_sections(self, evaluation, language):
+        CountingSection.calls += 1
+        return []
+
+
+def test_the_files_of_one_report_are_rendered_once_until_the_data_change(svc):
+    svc.ctx.plugins.pm.register(CountingSection(), name="counting")
+    CountingSection.calls = 0
+    svc.publish(FUNNEL)
+    index = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=da")
+    assert index.status_code == 200
+    for name in (f"{ASSEMBLY}-evaluation-public-da.html", f"{ASSEMBLY}-evaluation-public-da.pdf"):
+        assert svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/da/{name}").status_code == 200
+    assert CountingSection.calls == 1
+    svc.publish(PROCESS)  # new data: a new rendering, with the panel in it
+    html = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/da/"
+                          f"{ASSEMBLY}-evaluation-public-da.html").get_data(as_text=True)
+    assert CountingSection.calls == 2 and "Udtrukne" in html
