@@ -15,7 +15,7 @@ import jinja2
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, Spacer
 
-from plugins.reports.final import _styles, _table, build_pdf
+from plugins.reports._typeset import build_pdf, check_language, html_and_pdf, styles, table
 from services.common.hookspecs import FigureBlock, ReportArtifact, ReportSection, TableBlock
 
 STAGES = ("population", "invited", "signed_up", "drawn", "seated")
@@ -381,9 +381,7 @@ def impact_section(e: Mapping[str, Any], lang: str) -> ReportSection:
 
 
 def builtin_sections(evaluation: Mapping[str, Any], language: str) -> list[ReportSection]:
-    if language not in T:
-        raise ValueError(f"language: the evaluation report is written in da or en, "
-                         f"not {language!r}")
+    check_language(language, "evaluation report")
     sections = [representativeness_section(evaluation, language),
                 selection_section(evaluation, language),
                 process_section(evaluation, language),
@@ -453,7 +451,7 @@ def render_html(e: Mapping[str, Any], lang: str) -> str:
 
 
 def render_pdf(e: Mapping[str, Any], lang: str) -> bytes:
-    t, s = T[lang], _styles()
+    t, s = T[lang], styles()
     title = _title(e, lang)
     p = lambda text, style="body": Paragraph(escape(str(text)), s[style])  # noqa: E731
     story: list = [p(title, "title"), p(t["kind"], "sub"),
@@ -477,7 +475,7 @@ def render_pdf(e: Mapping[str, Any], lang: str) -> bytes:
                 rest = (width - first) / max(cols - 1, 1)
                 rows = [list(b.header), *[list(r) for r in b.rows]]
                 story.append(p(b.caption, "h3"))
-                story.append(_table(rows, [first] + [rest] * (cols - 1), s,
+                story.append(table(rows, [first] + [rest] * (cols - 1), s,
                                     numeric_from=min(b.numeric) if b.numeric else cols))
     return build_pdf(story, title, f"{title} – {t['kind']}", None, lang, t["page"])
 
@@ -487,14 +485,11 @@ class EvaluationReport:
     kind = "evaluation"
 
     def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]:
-        if language not in T:
-            raise ValueError(f"language: the evaluation report is written in da or en, "
-                             f"not {language!r}")
+        check_language(language, "evaluation report")
         edition = "internal" if assembly.get("audience") == "internal" else "public"
         stem = f"{assembly['assembly_id']}-evaluation-{edition}-{language}"
-        yield ReportArtifact(f"{stem}.html", "text/html; charset=utf-8",
-                             render_html(assembly, language).encode())
-        yield ReportArtifact(f"{stem}.pdf", "application/pdf", render_pdf(assembly, language))
+        yield from html_and_pdf(stem, render_html(assembly, language),
+                                render_pdf(assembly, language))
         # The plots on their own, for a region's own template or a press release.
         for section in assembly["sections"]:
             for b in section.blocks:

@@ -7,19 +7,14 @@ one is registered through the ``kleroterion.plugins`` entry point like any other
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import escape
 
 import jinja2
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer,
-                                Table, TableStyle)
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer
 
+from plugins.reports._typeset import build_pdf, check_language, html_and_pdf, styles, table
 from services.common.hookspecs import ReportArtifact
 
 T = {
@@ -117,46 +112,8 @@ def render_html(assembly: Mapping[str, Any], lang: str) -> str:
                        label=lambda labels, fallback: _label(labels, lang, fallback))
 
 
-def _styles():
-    base = getSampleStyleSheet()
-    return {
-        "title": ParagraphStyle("t", parent=base["Title"], fontSize=24, leading=29,
-                                alignment=TA_LEFT, spaceAfter=6 * mm),
-        "sub": ParagraphStyle("s", parent=base["Normal"], fontSize=13, leading=17,
-                              textColor=colors.HexColor("#333333")),
-        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=17, leading=21,
-                             spaceBefore=4 * mm, spaceAfter=3 * mm),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=13, leading=16,
-                             spaceBefore=5 * mm, spaceAfter=2 * mm, keepWithNext=True),
-        "h3": ParagraphStyle("h3", parent=base["Heading3"], fontSize=10.5, leading=13,
-                             spaceBefore=2 * mm, keepWithNext=True),
-        "body": ParagraphStyle("b", parent=base["BodyText"], fontName="Times-Roman",
-                               fontSize=10.5, leading=14.5, spaceAfter=2 * mm),
-        "quote": ParagraphStyle("q", parent=base["BodyText"], fontName="Times-Italic",
-                                fontSize=10, leading=13.5, leftIndent=8 * mm),
-        "cell": ParagraphStyle("c", parent=base["BodyText"], fontSize=9, leading=11),
-    }
-
-
-def _table(rows: list[list[str]], widths: list[float], styles, numeric_from: int = 1) -> Table:
-    # First-column cells wrap (long category names); the rest are short figures.
-    data = [[Paragraph(escape(str(c)), styles["cell"]) if j == 0 and i > 0 else str(c)
-             for j, c in enumerate(row)] for i, row in enumerate(rows)]
-    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#0b4f8a")),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-        ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
-    return table
-
-
 def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
-    t, s = T[lang], _styles()
+    t, s = T[lang], styles()
     title = _title(assembly, lang)
     p = lambda text, style="body": Paragraph(escape(str(text)), s[style])  # noqa: E731
     story: list = [p(title, "title"), p(t["kind"], "sub"), Spacer(1, 4 * mm)]
@@ -186,7 +143,7 @@ def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
             p(f"{t['support']}: {_pct(sup['support_share'])} ({t['threshold']} "
               f"{_pct(sup['threshold'])}; {sup['votes']} {t['votes_cast']}, "
               f"{sup['abstentions']} {t['abstentions']})", "h3"),
-            _table(rows, [60 * mm, 25 * mm], s)]))
+            table(rows, [60 * mm, 25 * mm], s)]))
         for statement in r["minority_statements"]:
             head = t["minority"] + (f" ({t['supporters']} {statement['supporters']})"
                                     if statement.get("supporters") else "")
@@ -201,7 +158,7 @@ def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
                          _pct(c["population_share"]),
                          f"< {assembly['min_cell']}" if c.get("suppressed") else c["panel_count"],
                          _pct(c["panel_share"])])
-        story.append(_table(rows, [38 * mm, 45 * mm, 27 * mm, 27 * mm, 22 * mm], s,
+        story.append(table(rows, [38 * mm, 45 * mm, 27 * mm, 27 * mm, 22 * mm], s,
                             numeric_from=2))
     else:
         story.append(p(t["none"]))
@@ -215,7 +172,7 @@ def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
         rows = [[t["held"], t["hours"], t["present"]]] + [
             [x["held_on"], x["hours"], f"{x['present']} {t['of']} {x['seated']}"]
             for x in proc["sessions"]]
-        story.append(_table(rows, [40 * mm, 25 * mm, 30 * mm], s))
+        story.append(table(rows, [40 * mm, 25 * mm, 30 * mm], s))
     story.append(p(t["experts"], "h2"))
     for e in proc["experts_heard"] or []:
         role = (e.get("role") or {}).get(lang)
@@ -232,34 +189,11 @@ def render_pdf(assembly: Mapping[str, Any], lang: str) -> bytes:
                      lang, t["page"])
 
 
-def build_pdf(story: list, running_title: str, doc_title: str, author: str | None, lang: str,
-              page_word: str) -> bytes:
-    """An A4 PDF of ``story`` with the running title and page number in the footer."""
-    def footer(canvas, doc):
-        canvas.saveState()
-        canvas.setFont("Helvetica", 8)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(20 * mm, 12 * mm, running_title)
-        canvas.drawRightString(A4[0] - 20 * mm, 12 * mm, f"{page_word} {doc.page}")
-        canvas.restoreState()
-
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
-                            topMargin=20 * mm, bottomMargin=22 * mm, title=doc_title,
-                            author=author or "kleroterion", lang=lang)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return out.getvalue()
-
-
 class FinalReport:
     name = "final_report"
     kind = "final"
 
     def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]:
-        if language not in T:
-            raise ValueError(f"language: the final report is written in da or en, "
-                             f"not {language!r}")
-        stem = f"{assembly['assembly_id']}-final-report-{language}"
-        yield ReportArtifact(f"{stem}.html", "text/html; charset=utf-8",
-                             render_html(assembly, language).encode())
-        yield ReportArtifact(f"{stem}.pdf", "application/pdf", render_pdf(assembly, language))
+        check_language(language, "final report")
+        yield from html_and_pdf(f"{assembly['assembly_id']}-final-report-{language}",
+                                render_html(assembly, language), render_pdf(assembly, language))
