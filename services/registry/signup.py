@@ -143,6 +143,20 @@ def find_invitation(conn, code: str, lang: str):
     return row
 
 
+def code_step(conn, code: str, lang: str):
+    """What a code is for now, from one read: ``("seat", row)`` once its registrant is
+    drawn and has not answered, ``("signup", row)`` before the sign-up; SignupError naming
+    'code' when it is for nothing any more."""
+    row = find_code(conn, code, lang)
+    if row.registrant_state == "selected":
+        return "seat", row
+    if row.registrant_state in pool.ANSWERS:
+        raise SignupError([("code", TEXT[lang]["seat_answered"])], 409)
+    if row.signed_up:
+        raise SignupError([("code", TEXT[lang]["used_code"])], 409)
+    return "signup", row
+
+
 def find_seat(conn, code: str, lang: str):
     """The invitation of a drawn registrant who has not answered yet, or SignupError
     naming 'code'."""
@@ -249,12 +263,9 @@ def signup_page():
                                errors=[], values={})
     with _ctx().engine.connect() as conn:
         try:
-            row = find_code(conn, code, lang)
-            if row.registrant_state == "selected":
-                return _seat_page(lang, row, code)
-            if row.registrant_state in pool.ANSWERS:
-                find_seat(conn, code, lang)  # says it is answered
-            inv = find_invitation(conn, code, lang)
+            step, inv = code_step(conn, code, lang)
+            if step == "seat":
+                return _seat_page(lang, inv, code)
         except SignupError as exc:
             return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
                                    code=code, errors=exc.errors, values={}), exc.status
@@ -316,15 +327,12 @@ def signup_questions(code):
     lang = _lang(request.args.get("lang"))
     with _ctx().engine.connect() as conn:
         try:
-            row = find_code(conn, code, lang)
-            if row.registrant_state == "selected":
-                return jsonify(step="seat", assembly=row.name,
-                               message=TEXT[lang]["seat_intro"].format(assembly=row.name),
+            step, inv = code_step(conn, code, lang)
+            if step == "seat":
+                return jsonify(step="seat", assembly=inv.name,
+                               message=TEXT[lang]["seat_intro"].format(assembly=inv.name),
                                answers=list(pool.ANSWERS), reasons=list(REASONS),
-                               session_dates=json.loads(row.session_dates))
-            if row.registrant_state in pool.ANSWERS:
-                find_seat(conn, code, lang)
-            inv = find_invitation(conn, code, lang)
+                               session_dates=json.loads(inv.session_dates))
         except SignupError as exc:
             field, reason = exc.errors[0]
             raise ApiError(field, reason, exc.status) from None
