@@ -1,7 +1,6 @@
 """The engine's entry point: ``compute_distribution`` and independent checks of its output."""
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
@@ -11,7 +10,7 @@ import numpy as np
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .expand import expand
 from .model import Certificate, Distribution, FairnessStats, Instance, InstanceError
-from .problem import Problem, SolveCancelled, compile_instance, quota_feature_value
+from .problem import Problem, compile_instance, quota_feature_value
 
 ALGORITHMS = ("leximin", "maximin", "nash", "legacy")
 

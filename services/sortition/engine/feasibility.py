@@ -18,7 +18,7 @@ import highspy
 import numpy as np
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
-from .model import Instance, Quota
+from .model import Instance
 from .problem import Problem, compile_instance
 
 

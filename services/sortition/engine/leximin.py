@@ -360,7 +360,7 @@ class ColumnGeneration:
         """The persistent LP behind support_dual (rows for panels are added as they come)."""
         T = self.T
         h = quiet_highs()
-        ncol = 2 * T + 1  # y (T), mu, s (T)
+        # Columns: y (T), mu, s (T).
         cost = np.concatenate([np.zeros(T + 1), np.ones(T)])
         lo = np.concatenate([np.zeros(T), [-INF], np.zeros(T)])
         hi = np.concatenate([np.full(T, INF), [INF], np.zeros(T)])
