@@ -37,12 +37,14 @@ clearly more than a master solve, and the IP as a cut-off decision problem.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
+from .face_sampling import FaceSampler
+from .lottery_ipm import basic_lottery, solve_lottery_lp
 from .pricing import Pricer
 from .problem import Problem, SolveCancelled
 
@@ -77,6 +79,16 @@ class ColumnGeneration:
         self.use_frac_bound = True
         # try leximin in one column generation towards the fractional leximin (run() only)
         self.use_frac_leximin = True
+        self.use_face = True  # price the one-go phase on the face of the leximin point
+        self.face_quotas = 0
+        self.face_types = 0
+        # reach the fractional leximin with one LP over random face panels (run() only)
+        self.use_sampling = True
+        self.sampling_rounds = 6
+        self.sampled_panels = 0
+        self.sampling_lps = 0
+        self.sampled_z = 0.0
+        self._final = None
         self.frac_fallbacks = 0
         self._target = None
         self.frac_rounds = 0  # rounds ended by reaching the fractional bound
@@ -333,6 +345,24 @@ class ColumnGeneration:
             self.master.changeCoeff(t, 0, -float(v[t]))
         # p_t >= z v_t with z this close to 1 keeps every p_t within tol/2 of v_t
         target = 1.0 - 0.5 * self.tol / float(v.max())
+        face, floor, tight = self._face(v)
+        warm = []
+        if self.use_sampling and not self.p.households:
+            self._target_vmin = float(v.min())
+            self._target = target  # progress reports z v_min
+            try:
+                lottery, warm = self._sampled_lottery(v, face, floor, tight, target)
+            finally:
+                self._target = None
+            if lottery is not None:
+                self._final = lottery
+                self.fixed[:] = True
+                self.fixed_value[:] = v * min(1.0, self.sampled_z)
+                return y1, z1 + self.tol * 0.01, levels
+        full_pricer = self.pricer
+        if self.use_face:
+            self._enter_face(face, floor)
+            self.add_columns(warm)
         self._target = target
         self._target_vmin = float(v.min())
         # the first fractional round's dual, scaled so that sum_t y_t v_t = 1 like the
@@ -343,6 +373,7 @@ class ColumnGeneration:
             z = self._solve_round()[0]
         finally:
             self._target = None
+            self.pricer = full_pricer
         if z < target:
             self.frac_fallbacks += 1
             for t in range(self.T):
@@ -354,6 +385,106 @@ class ColumnGeneration:
             self.master.changeCoeff(t, 0, 0.0)
             self.master.changeRowBounds(t, float(self.fixed_value[t] - self.fix_slack), INF)
         return y1, z1 + self.tol * 0.01, levels
+
+    def _face(self, v: np.ndarray):
+        """The smallest face of the panel polytope that holds the expected counts x = n v,
+        as (problem with the face's quotas and sizes, floor per type, tight quota count).
+
+        A quota whose expected count sits on its bound must be met with equality by every
+        panel of any lottery with those expected counts (each panel meets the bound, the
+        average equals it); likewise a type with v_t = 1 is on every panel in full and one
+        with v_t = 0 on none. So a lottery reaching v uses face panels only, and restricting
+        pricing to them loses nothing, while the master no longer wanders among panels that
+        the final lottery cannot use."""
+        p = self.p
+        xbar = self.n * v
+        q = p.A.astype(np.float64) @ xbar
+        lo, hi = p.lo.copy(), p.hi.copy()
+        at_lo = np.abs(q - p.lo) <= 1e-6
+        at_hi = ~at_lo & (np.abs(q - p.hi) <= 1e-6)
+        hi[at_lo] = p.lo[at_lo]
+        lo[at_hi] = p.hi[at_hi]
+        sizes = np.where(v <= 1e-9, 0, p.sizes)
+        floor = np.where(v >= 1 - 1e-9, p.sizes, 0)
+        self.face_types = int((sizes < p.sizes).sum() + (floor > 0).sum())
+        self.face_quotas = int(at_lo.sum() + at_hi.sum())
+        return replace(p, lo=lo, hi=hi, sizes=sizes), floor, self.face_quotas
+
+    def _enter_face(self, face: Problem, floor: np.ndarray):
+        """Price only on the face (see _face) and start the master afresh with panels from
+        it. If the face has no panel, pricing stays as it was."""
+        pricer = Pricer(face, floor=floor)
+        saved = (self.pricer, self.cols.copy(), self.J, set(self.keys))
+        self.pricer = pricer
+        J = self.J
+        self.master.deleteCols(J, np.arange(1, J + 1, dtype=np.int32))
+        self.J = 0
+        self.keys.clear()
+        if hasattr(self, "sup"):
+            del self.sup
+        if not self.initial_columns():
+            # no panel on the face: v is out of reach; put the old panels back
+            self.master.deleteCols(self.J, np.arange(1, self.J + 1, dtype=np.int32))
+            self.pricer, cols, J, _ = saved
+            self.J, self.keys = 0, set()
+            self.add_columns(cols[:J])
+            return False
+        return True
+
+    def _sampled_lottery(self, v, face, floor, tight, target):
+        """A lottery reaching z v (z >= target) over random face panels, or None; and the
+        panels of the last LP's lottery, to start column generation with if it fails.
+
+        Rounds: draw about three panels per face dimension, solve the lottery LP (interior
+        point, see lottery_ipm); if v is not yet in the panels' hull, the LP's duals are a
+        hyperplane separating it, and only fresh panels beyond that hyperplane are added."""
+        xbar = self.n * v
+        sampler = FaceSampler(face, floor, xbar, self.rng)
+        dim = max(1, int((xbar > 0).sum()) - tight)
+        pool: list[np.ndarray] = []
+        seen: set[bytes] = set()
+
+        best = [0.0]
+
+        def report(z):
+            best[0] = max(best[0], z)
+            self._check(best[0])  # progress, and the place a cancellation stops the solve
+
+        def draw(count, w=None, bar=0.0):
+            drawn = 0
+            while count > 0 and drawn < 20 * dim:
+                if drawn % 200 == 0:
+                    report(best[0])
+                for x in sampler.batch(10):
+                    drawn += 1
+                    key = x.tobytes()
+                    if key in seen or (w is not None and not float(w @ x) > bar):
+                        continue
+                    seen.add(key)
+                    pool.append(x)
+                    count -= 1
+            self.sampled_panels += drawn
+
+        draw(3 * dim)
+        warm = []
+        for _ in range(self.sampling_rounds):
+            cols = np.array(pool, dtype=np.int32)
+            lp = solve_lottery_lp(cols, self.n, v, target=target, on_iteration=report)
+            self.sampling_lps += 1
+            warm = list(cols[lp.weights > 1e-9])
+            if lp.z >= target:
+                # the interior solution spreads over thousands of panels: keep a basic one
+                bc, bw = basic_lottery(cols, lp.weights, self.n)
+                pb = (bw @ bc) / self.n
+                zb = float(np.min(pb[v > 0] / v[v > 0]))
+                if zb >= target:
+                    self.sampled_z = zb
+                    return (bc, bw), warm
+            before = len(pool)
+            draw(dim // 2, lp.duals / self.n, lp.z + 1e-12)
+            if len(pool) == before:
+                break
+        return None, warm
 
     # ---- maximum-support dual ------------------------------------------------------------------
     def _build_support(self):
@@ -604,13 +735,16 @@ class ColumnGeneration:
                 break
             if stop_when_positive and z > self.tol:
                 break
-        # final distribution: the master with every round's constraints
-        if self.fixed.all():
-            self.master.changeColCost(0, 0.0)
-        z_final, _, _, lam, _ = self.solve_master()
-        keep = lam > 1e-12
-        cols = self.cols[:self.J][keep]
-        weights = lam[keep] / lam[keep].sum()
+        if self._final is not None:
+            cols, weights = self._final  # the sampled lottery
+        else:
+            # final distribution: the master with every round's constraints
+            if self.fixed.all():
+                self.master.changeColCost(0, 0.0)
+            z_final, _, _, lam, _ = self.solve_master()
+            keep = lam > 1e-12
+            cols = self.cols[:self.J][keep]
+            weights = lam[keep] / lam[keep].sum()
         type_prob = (weights @ cols) / self.n
         info = {
             "rounds": rounds,
@@ -622,6 +756,10 @@ class ColumnGeneration:
             "verify_ips": self.verify_ips,
             "frac_rounds": self.frac_rounds,
             "frac_leximin_fallbacks": self.frac_fallbacks,
+            "face_quotas": self.face_quotas,
+            "sampled_panels": self.sampled_panels,
+            "sampling_lps": self.sampling_lps,
+            "face_types": self.face_types,
             "pricing_ip_seconds": round(self.pricer.ip_seconds, 3),
             "types": int(self.T),
             "levels": levels,

@@ -13,8 +13,12 @@ from .problem import Problem
 
 
 class Pricer:
-    def __init__(self, problem: Problem):
+    """Pricing over the panels of ``problem``; ``floor`` (per type) is a count every panel
+    keeps (the face of the leximin point, where some types sit on every panel in full)."""
+
+    def __init__(self, problem: Problem, floor: np.ndarray | None = None):
         self.p = problem
+        self.floor = np.zeros(problem.n_types, dtype=np.int64) if floor is None else np.asarray(floor, np.int64)
         self.h = problem.panel_ip()
         self.h.setOptionValue("mip_rel_gap", 0.0)
         self.h.setOptionValue("mip_improving_solution_save", True)
@@ -27,6 +31,11 @@ class Pricer:
         self.h_min.setOptionValue("mip_rel_gap", 0.0)
         self.h_min.setOptionValue("mip_abs_gap", 0.0)
         self.h_min.setOptionValue("mip_improving_solution_save", True)
+        if self.floor.any():
+            pinned = np.flatnonzero(self.floor > 0).astype(np.int32)
+            for h in (self.h, self.h_min):
+                h.changeColsBounds(len(pinned), pinned, self.floor[pinned].astype(float),
+                                   problem.sizes[pinned].astype(float))
         self.ip_calls = 0
         self.ip_seconds = 0.0
         self._type_hash = None
@@ -118,7 +127,7 @@ class Pricer:
     # ---- checks ----------------------------------------------------------------------------
     def feasible(self, x: np.ndarray) -> bool:
         p = self.p
-        if x.sum() != p.k or np.any(x < 0) or np.any(x > p.sizes):
+        if x.sum() != p.k or np.any(x < self.floor) or np.any(x > p.sizes):
             return False
         qc = p.A @ x
         if np.any(qc < p.lo - 1e-9) or np.any(qc > p.hi + 1e-9):
@@ -175,9 +184,10 @@ class Pricer:
         if len(usig) == 0:
             return False
         hsh = self._type_hash
-        inside = np.flatnonzero(x > 0)
+        spare = x - self.floor  # members that may leave
+        inside = np.flatnonzero(spare > 0)
         iu2 = self._triu(len(inside))
-        ok2 = (iu2[0] != iu2[1]) | (x[inside][iu2[0]] >= 2)
+        ok2 = (iu2[0] != iu2[1]) | (spare[inside][iu2[0]] >= 2)
         ai, aj = inside[iu2[0][ok2]], inside[iu2[1][ok2]]
         psig = hsh[ai] + hsh[aj]
         pos0 = np.searchsorted(usig, psig)
@@ -223,7 +233,9 @@ class Pricer:
         qc = p.A.astype(np.float64) @ x
         wide = False
         for _ in range(max_moves):
-            out_types = np.flatnonzero(x > 0)
+            out_types = np.flatnonzero(x > self.floor)
+            if len(out_types) == 0:
+                break
             # only types heavier than the lightest member can gain: on large pools most dual
             # weights are zero, and this cuts the (members x candidates) algebra below
             cand_all = np.flatnonzero(room & (w > w[out_types].min() + 1e-12))
