@@ -9,6 +9,8 @@ import numpy as np
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .expand import expand
+# imported with the engine, not inside the first solve: it brings scipy's linear algebra
+from .leximin import ColumnGeneration
 from .model import Certificate, Distribution, FairnessStats, Instance, InstanceError
 from .problem import Problem, compile_instance, quota_feature_value
 
@@ -93,8 +95,6 @@ def compute_distribution(
         return build_distribution(problem, algorithm, [panel], [1.0],
                                   info={"seconds": time.perf_counter() - t0, "tolerance": tolerance})
     if algorithm in ("leximin", "maximin"):
-        from .leximin import ColumnGeneration
-
         cg = ColumnGeneration(problem, tolerance=tolerance, progress=progress,
                               should_stop=should_stop, seed=seed, phase=algorithm)
         sol = cg.run(max_rounds=1 if algorithm == "maximin" else None)

@@ -25,10 +25,20 @@ lottery exceeds any fixed value (near 0 means no round fixed a type too early).
 The fractional panel polytope (quotas and seat count on expected counts) contains every
 lottery's expected counts, so its LP optimum bounds each round from above; a round ends as
 soon as the master reaches it (no pricing IP proof), and its dual, then optimal for the
-master too, is the smoothing centre and the set of types to fix. On large quota-only pools
-the relaxation is exact at the leximin point, so run() first computes the fractional leximin
-v (one warm-started LP per level) and asks column generation for a lottery with
-p_t >= z v_t, z -> 1, in one go; if pricing proves z < 1 it falls back to the rounds.
+master too, is the smoothing centre and the set of types to fix.
+
+Leximin in one go: on quota-only pools the relaxation is usually exact at the leximin point,
+so run() first computes the fractional leximin v (one warm-started LP per level; it is
+lexicographically at least any lottery's profile) and looks for a lottery with p_t >= z v_t,
+z -> 1. Every panel of such a lottery lies on the smallest face of the panel polytope that
+holds x = n v (``_face``: quotas whose expected count is on a bound are met exactly), and x is
+in that face's relative interior. So it first tries one LP over a few thousand random face
+panels (``face_sampling``; the LP by a dense interior point method, ``lottery_ipm``, reduced
+to a basic lottery before people are assigned), adding fresh panels beyond the LP's dual
+hyperplane while x is out of their hull; if that does not reach x, column generation prices
+on the face towards it, and if pricing proves z < 1 the solve falls back to the rounds. On
+the 5,000-person national pool (1,429 types) the sampled LP replaces several hundred
+degenerate master solves.
 
 Pricing runs the swap local search (single swaps, then exchanges of two members for two
 others with identical values, which survive exact quotas) only while an exact IP costs
@@ -347,7 +357,9 @@ class ColumnGeneration:
         target = 1.0 - 0.5 * self.tol / float(v.max())
         face, floor, tight = self._face(v)
         warm = []
-        if self.use_sampling and not self.p.households:
+        # (the LP's dense algebra grows with T^2 times the panels: past a few thousand types
+        # column generation is the better bet)
+        if self.use_sampling and not self.p.households and self.T <= 4000:
             self._target_vmin = float(v.min())
             self._target = target  # progress reports z v_min
             try:
@@ -450,9 +462,9 @@ class ColumnGeneration:
             best[0] = max(best[0], z)
             self._check(best[0])  # progress, and the place a cancellation stops the solve
 
-        def draw(count, w=None, bar=0.0):
+        def draw(count, limit, w=None, bar=0.0):
             drawn = 0
-            while count > 0 and drawn < 20 * dim:
+            while count > 0 and drawn < limit:
                 if drawn % 200 == 0:
                     report(best[0])
                 for x in sampler.batch(10):
@@ -465,8 +477,9 @@ class ColumnGeneration:
                     count -= 1
             self.sampled_panels += drawn
 
-        draw(3 * dim)
+        draw(3 * dim, 6 * dim)
         warm = []
+        last_z = 0.0
         for _ in range(self.sampling_rounds):
             cols = np.array(pool, dtype=np.int32)
             lp = solve_lottery_lp(cols, self.n, v, target=target, on_iteration=report)
@@ -480,8 +493,11 @@ class ColumnGeneration:
                 if zb >= target:
                     self.sampled_z = zb
                     return (bc, bw), warm
+            if lp.z - last_z < 0.1 * (1.0 - last_z):
+                break  # closing under a tenth of the gap per round: v looks out of reach
+            last_z = lp.z
             before = len(pool)
-            draw(dim // 2, lp.duals / self.n, lp.z + 1e-12)
+            draw(dim // 2, 4 * dim, lp.duals / self.n, lp.z + 1e-12)
             if len(pool) == before:
                 break
         return None, warm
