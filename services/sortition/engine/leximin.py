@@ -487,7 +487,11 @@ class ColumnGeneration:
             warm = list(cols[lp.weights > 1e-9])
             if lp.z >= target:
                 # the interior solution spreads over thousands of panels: keep a basic one
-                bc, bw = basic_lottery(cols, lp.weights, self.n)
+                # (thousands of panels would each become ~100 panels of people)
+                basic = basic_lottery(cols, lp.weights, self.n)
+                if basic is None:
+                    break  # round-off: let column generation finish from these panels
+                bc, bw = basic
                 pb = (bw @ bc) / self.n
                 zb = float(np.min(pb[v > 0] / v[v > 0]))
                 if zb >= target:

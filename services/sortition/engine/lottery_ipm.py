@@ -180,7 +180,7 @@ def basic_lottery(cols: np.ndarray, weights: np.ndarray, n: np.ndarray, *, refac
     expanded into people. Here, with a basis of linearly independent panels, every other
     panel's weight is moved onto the basis (a_j = B u) until it or a basic panel reaches zero
     (a simplex pivot without objective), so each step removes one panel. Returns (cols,
-    weights), or the input unchanged if round-off would move a probability by over 1e-12."""
+    weights), or None if round-off would move a probability by over 1e-12."""
     from scipy.linalg import qr
 
     C = np.asarray(cols, dtype=np.float64)
@@ -243,5 +243,5 @@ def basic_lottery(cols: np.ndarray, weights: np.ndarray, n: np.ndarray, *, refac
     keep = lam > 0
     lam_k = lam[keep] / lam[keep].sum()
     if np.abs(M[:, keep] @ lam_k - p0).max() > 1e-12:
-        return cols, weights
+        return None
     return cols[keep], lam_k
