@@ -64,13 +64,20 @@ class LotteryError(ValueError):
 # ---- rounding -------------------------------------------------------------------------------
 
 def _pipage(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dependent rounding: pairs of fractional entries trade mass until one is integral, so
+    the total is kept and every entry rounds up with probability equal to its fraction.
+    The fractional entry left over from a pair meets the next one (one pass, O(n))."""
     counts = np.floor(x + _FRAC_EPS).astype(np.int64)
     frac = x - counts
     frac[np.abs(frac) < _FRAC_EPS] = 0.0
-    open_ = [j for j in np.flatnonzero(frac > _FRAC_EPS)]
-    rng.shuffle(open_)
-    while len(open_) >= 2:
-        a, b = open_[-1], open_[-2]
+    order = np.flatnonzero(frac > _FRAC_EPS).tolist()
+    rng.shuffle(order)
+    carry = None
+    for b in reversed(order):
+        if carry is None:
+            carry = b
+            continue
+        a = carry
         fa, fb = frac[a], frac[b]
         up = min(1.0 - fa, fb)     # a rises, b falls
         down = min(fa, 1.0 - fb)   # a falls, b rises
@@ -79,13 +86,15 @@ def _pipage(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         else:
             fa, fb = fa - down, fb + down
         frac[a], frac[b] = fa, fb
+        carry = None
         for j in (a, b):
             if frac[j] <= _FRAC_EPS or frac[j] >= 1.0 - _FRAC_EPS:
                 counts[j] += int(round(frac[j]))
                 frac[j] = 0.0
-                open_.remove(j)
-    for j in open_:  # only float dust can be left here
-        counts[j] += int(round(frac[j]))
+            elif carry is None:
+                carry = j
+    if carry is not None:  # only float dust can be left here
+        counts[carry] += int(round(frac[carry]))
     return counts
 
 
@@ -99,19 +108,52 @@ def _fix_total(counts: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
     return counts
 
 
-def _improve(counts: np.ndarray, incidence: np.ndarray, p: np.ndarray, m: int,
+class PanelMembers:
+    """Panels as a (J, size) array of person indices, padded with a dummy person n, and who
+    sits on which panels: national pools give 100,000+ panels, whose dense incidence matrix
+    (panels x people) would take gigabytes."""
+
+    def __init__(self, panels: Sequence[Sequence[int]], n_people: int):
+        size = max((len(p) for p in panels), default=0)
+        self.n = n_people
+        self.members = np.full((len(panels), size), n_people, dtype=np.int64)
+        for j, panel in enumerate(panels):
+            self.members[j, :len(panel)] = list(panel)
+        self.sizes = (self.members < n_people).sum(axis=1).astype(float)
+        flat = self.members.ravel()
+        order = np.argsort(flat, kind="stable")
+        self._panel_of = order // max(size, 1)
+        self._starts = np.searchsorted(flat[order], np.arange(n_people + 2))
+
+    def panels_with(self, person: int) -> np.ndarray:
+        return self._panel_of[self._starts[person]:self._starts[person + 1]]
+
+    def sums(self, d: np.ndarray) -> np.ndarray:
+        """Per panel, the sum of d over its members."""
+        return np.concatenate([d, [0.0]])[self.members].sum(axis=1)
+
+    def dense(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), self.n + 1), dtype=np.float32)
+        np.put_along_axis(out, self.members[rows], 1.0, axis=1)
+        return out[:, :self.n]
+
+
+def _improve(counts: np.ndarray, members: PanelMembers, p: np.ndarray, m: int,
              time_budget: float, max_steps: int) -> np.ndarray:
     """Single-copy moves that lower the largest per-person deviation."""
     deadline = time.monotonic() + time_budget
-    inc = incidence.astype(np.float32)
-    d = (counts @ incidence) / m - p
+    n = members.n
+    d = np.bincount(members.members.ravel(), weights=np.repeat(counts, members.members.shape[1]),
+                    minlength=n + 1)[:n] / m - p
+    J = len(counts)
     for _ in range(max_steps):
         if time.monotonic() > deadline:
             break
         worst = int(np.argmax(np.abs(d)))
         cur_max = float(abs(d[worst]))
         cur_sq = float(d @ d)
-        has = incidence[:, worst]
+        has = np.zeros(J, dtype=bool)
+        has[members.panels_with(worst)] = True
         # An over-represented person must lose a copy of a panel they sit on, and an
         # under-represented one gain one; the other panel of the move must differ there.
         if d[worst] > 0:
@@ -120,27 +162,39 @@ def _improve(counts: np.ndarray, incidence: np.ndarray, p: np.ndarray, m: int,
         else:
             src = np.flatnonzero(~has & (counts > 0))
             dst = np.flatnonzero(has)
+        # A copy gained pushes each member up by 1/m, a copy lost each member down: panels
+        # holding someone who would then pass the current maximum cannot help.
+        pad = np.concatenate([d, [0.0]])
+        near_top = (pad > cur_max - 1.0 / m + 1e-15)[members.members].any(axis=1)
+        near_bottom = (pad < -cur_max + 1.0 / m - 1e-15)[members.members].any(axis=1)
+        src = src[~near_bottom[src]]
+        dst = dst[~near_top[dst]]
         if len(src) == 0 or len(dst) == 0:
             break
         # Rank pairs by the change of the sum of squares (exact and cheap), then judge the
         # best few by the largest deviation, which is what is reported.
-        s = inc @ d.astype(np.float32)
+        s = members.sums(d)
         # Bounded candidate sets keep a step O(k * 64 * 256) on pools with thousands of panels.
         src = src[np.argsort(-s[src], kind="stable")[:64]]
         dst = dst[np.argsort(s[dst], kind="stable")[:256]]
-        overlap = inc[src] @ inc[dst].T
-        size = inc.sum(axis=1)
+        overlap = members.dense(src) @ members.dense(dst).T
+        size = members.sizes
         delta = (2.0 / m) * (s[dst][None, :] - s[src][:, None]) + (
             size[src][:, None] + size[dst][None, :] - 2.0 * overlap) / (m * m)
         flat = np.argsort(delta, axis=None)[:24]
         best = None
         for f in flat:
             a, b = src[f // len(dst)], dst[f % len(dst)]
-            nd = d + (incidence[b].astype(float) - incidence[a]) / m
+            nd = d.copy()
+            nd[members.members[b][members.members[b] < n]] += 1.0 / m
+            nd[members.members[a][members.members[a] < n]] -= 1.0 / m
             key = (float(np.abs(nd).max()), float(nd @ nd))
             if best is None or key < best[0]:
                 best = (key, a, b, nd)
-        if best is None or best[0] >= (cur_max - 1e-15, cur_sq - 1e-15):
+        # Many people share the largest deviation (a type's members, in steps of 1/m): a
+        # move that keeps the maximum but lowers the sum of squares takes one of them off it.
+        if best is None or not (best[0][0] < cur_max - 1e-15
+                                or (best[0][0] <= cur_max + 1e-15 and best[0][1] < cur_sq - 1e-15)):
             break
         _, a, b, d = best
         counts[a] -= 1
@@ -161,16 +215,9 @@ def round_counts(distribution: Distribution, n_people: int, m: int = DEFAULT_LOT
     x = m * w
     rng = np.random.default_rng(seed)
     counts = _fix_total(_pipage(x, rng), x, m)
-    incidence = panel_incidence(distribution.panels, n_people)
+    members = PanelMembers(distribution.panels, n_people)
     p = np.asarray(distribution.probabilities, dtype=float)
-    return _improve(counts, incidence, p, m, time_budget, max_steps)
-
-
-def panel_incidence(panels: Sequence[Sequence[int]], n_people: int) -> np.ndarray:
-    inc = np.zeros((len(panels), n_people), dtype=bool)
-    for j, panel in enumerate(panels):
-        inc[j, list(panel)] = True
-    return inc
+    return _improve(counts, members, p, m, time_budget, max_steps)
 
 
 # ---- the published lottery ------------------------------------------------------------------
