@@ -14,14 +14,14 @@ u = (lam, s, z), B = [[C'/n, -I, -v], [1', 0, 0]], b = (0, 1), c = (0, 0, -1).
 """
 from __future__ import annotations
 
-import os
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 
-_DEBUG = bool(os.environ.get("KLERO_DEBUG_IPM"))
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,8 +90,8 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
         # complementarity left, relative to z: past ~1e-9 the iterates only trade
         # complementarity for round-off in the primal residual
         gap = mu * (J + T + 1) / max(1.0, abs(z))
-        if _DEBUG:
-            print(f"ipm {it}: z={z:.10f} zc={zc:.10f} pinf={pinf:.2e} dinf={dinf:.2e} mu={mu:.2e}")
+        log.debug("iteration %d: z %.10f (cleaned %.10f), primal %.1e, dual %.1e, mu %.1e",
+                  it, z, zc, pinf, dinf, mu)
         if pinf < tol and dinf < tol and gap < tol:
             converged = True
             break
@@ -137,16 +137,10 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
             dwz = rdz - gz_
             return dlam, dsv, dzv, dy, dwl, dws, dwz
 
-        def step(x, dx):
-            neg = dx < 0
-            if not np.any(neg):
-                return 1.0
-            return float(min(1.0, np.min(-x[neg] / dx[neg])))
-
         # predictor
         aff = direction(-lam * wl, -s * ws, -z * wz)
-        ap = min(step(lam, aff[0]), step(s, aff[1]), step(np.array([z]), np.array([aff[2]])))
-        ad = min(step(wl, aff[4]), step(ws, aff[5]), step(np.array([wz]), np.array([aff[6]])))
+        ap = min(_step(lam, aff[0]), _step(s, aff[1]), _step(np.array([z]), np.array([aff[2]])))
+        ad = min(_step(wl, aff[4]), _step(ws, aff[5]), _step(np.array([wz]), np.array([aff[6]])))
         mu_aff = ((lam + ap * aff[0]) @ (wl + ad * aff[4]) + (s + ap * aff[1]) @ (ws + ad * aff[5])
                   + (z + ap * aff[2]) * (wz + ad * aff[6])) / (J + T + 1)
         sigma = (mu_aff / mu) ** 3 if mu > 0 else 0.0
@@ -154,8 +148,8 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
         d = direction(sigma * mu - lam * wl - aff[0] * aff[4],
                       sigma * mu - s * ws - aff[1] * aff[5],
                       sigma * mu - z * wz - aff[2] * aff[6])
-        ap = 0.995 * min(step(lam, d[0]), step(s, d[1]), step(np.array([z]), np.array([d[2]])))
-        ad = 0.995 * min(step(wl, d[4]), step(ws, d[5]), step(np.array([wz]), np.array([d[6]])))
+        ap = 0.995 * min(_step(lam, d[0]), _step(s, d[1]), _step(np.array([z]), np.array([d[2]])))
+        ad = 0.995 * min(_step(wl, d[4]), _step(ws, d[5]), _step(np.array([wz]), np.array([d[6]])))
         lam = lam + ap * d[0]
         s = s + ap * d[1]
         z = z + ap * d[2]
@@ -170,6 +164,13 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
     zc, lc = best if best is not None else (0.0, np.full(J, 1.0 / J))
     return LotteryLP(z=zc, weights=lc, duals=duals, iterations=it, converged=converged)
 
+
+def _step(x: np.ndarray, dx: np.ndarray) -> float:
+    """The longest step in [0, 1] along dx that keeps x >= 0."""
+    neg = dx < 0
+    if not np.any(neg):
+        return 1.0
+    return float(min(1.0, np.min(-x[neg] / dx[neg])))
 
 
 def basic_lottery(cols: np.ndarray, weights: np.ndarray, n: np.ndarray, *, refactor_every: int = 200):
