@@ -128,6 +128,13 @@ class PanelMembers:
     def panels_with(self, person: int) -> np.ndarray:
         return self._panel_of[self._starts[person]:self._starts[person + 1]]
 
+    def holding_any(self, people: np.ndarray) -> np.ndarray:
+        """Mask over panels: holds at least one of ``people``."""
+        mask = np.zeros(len(self.members), dtype=bool)
+        for person in people:
+            mask[self.panels_with(int(person))] = True
+        return mask
+
     def sums(self, d: np.ndarray) -> np.ndarray:
         """Per panel, the sum of d over its members."""
         return np.concatenate([d, [0.0]])[self.members].sum(axis=1)
@@ -145,15 +152,13 @@ def _improve(counts: np.ndarray, members: PanelMembers, p: np.ndarray, m: int,
     n = members.n
     d = np.bincount(members.members.ravel(), weights=np.repeat(counts, members.members.shape[1]),
                     minlength=n + 1)[:n] / m - p
-    J = len(counts)
     for _ in range(max_steps):
         if time.monotonic() > deadline:
             break
         worst = int(np.argmax(np.abs(d)))
         cur_max = float(abs(d[worst]))
         cur_sq = float(d @ d)
-        has = np.zeros(J, dtype=bool)
-        has[members.panels_with(worst)] = True
+        has = members.holding_any([worst])
         # An over-represented person must lose a copy of a panel they sit on, and an
         # under-represented one gain one; the other panel of the move must differ there.
         if d[worst] > 0:
@@ -164,9 +169,8 @@ def _improve(counts: np.ndarray, members: PanelMembers, p: np.ndarray, m: int,
             dst = np.flatnonzero(has)
         # A copy gained pushes each member up by 1/m, a copy lost each member down: panels
         # holding someone who would then pass the current maximum cannot help.
-        pad = np.concatenate([d, [0.0]])
-        near_top = (pad > cur_max - 1.0 / m + 1e-15)[members.members].any(axis=1)
-        near_bottom = (pad < -cur_max + 1.0 / m - 1e-15)[members.members].any(axis=1)
+        near_top = members.holding_any(np.flatnonzero(d > cur_max - 1.0 / m + 1e-15))
+        near_bottom = members.holding_any(np.flatnonzero(d < -cur_max + 1.0 / m - 1e-15))
         src = src[~near_bottom[src]]
         dst = dst[~near_top[dst]]
         if len(src) == 0 or len(dst) == 0:
