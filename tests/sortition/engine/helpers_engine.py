@@ -133,3 +133,19 @@ def brute_leximin(problem):
         assert stuck, "some type must be stuck at the level"
         fixed[stuck] = True
     return values
+
+
+def inflate_fractional_leximin(monkeypatch):
+    """Make the fractional leximin promise one type 0.05 more than any lottery gives it (as
+    when the relaxation is not exact), so the solver must find out and fall back."""
+    from services.sortition.engine.leximin import ColumnGeneration
+
+    real = ColumnGeneration.frac_leximin
+
+    def inflated(self, max_seconds):
+        v, levels, y1, z1 = real(self, max_seconds)
+        v = v.copy()
+        v[np.argmax(v)] += 0.05
+        return v, levels, y1, z1
+
+    monkeypatch.setattr(ColumnGeneration, "frac_leximin", inflated)

@@ -3,7 +3,7 @@ change the answer: checked against leximin computed independently, by enumeratin
 feasible panel of a small pool and fixing one level at a time with one LP per type."""
 import numpy as np
 import pytest
-from helpers_engine import all_panels, brute_leximin, synthetic_instance
+from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 from services.sortition.engine import compute_distribution, verify_distribution
 from services.sortition.engine.leximin import ColumnGeneration
@@ -98,15 +98,7 @@ def test_fractional_leximin_shortcut_and_its_fallback(monkeypatch):
     assert np.allclose(sol.type_prob, expected, atol=1e-5)
     # a target above what lotteries reach (as when the relaxation is not exact): pricing
     # must prove z < 1, and the rounds must still find the true leximin
-    real = ColumnGeneration.frac_leximin
-
-    def inflated(self, max_seconds):
-        v, levels, y1, z1 = real(self, max_seconds)
-        v = v.copy()
-        v[np.argmax(v)] += 0.05
-        return v, levels, y1, z1
-
-    monkeypatch.setattr(ColumnGeneration, "frac_leximin", inflated)
+    inflate_fractional_leximin(monkeypatch)
     cg = ColumnGeneration(problem, tolerance=1e-7)
     sol = cg.run()
     assert cg.frac_fallbacks == 1

@@ -10,7 +10,7 @@ from services.sortition.engine.lottery_ipm import basic_lottery, solve_lottery_l
 from services.sortition.engine.pricing import Pricer
 from services.sortition.engine.problem import compile_instance
 
-from helpers_engine import all_panels, brute_leximin, synthetic_instance
+from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 
 def _face_of_fractional_leximin(problem):
@@ -123,15 +123,7 @@ def test_sampling_reaches_the_point_on_a_larger_pool_and_falls_back_when_it_cann
     assert np.allclose(np.sort(sol.type_prob), np.sort(expected), atol=1e-5)
     assert np.all(sol.type_prob >= cg.fixed_value - 1e-9)
     # a point no lottery reaches: sampling must give up and the rounds find the leximin
-    real = ColumnGeneration.frac_leximin
-
-    def inflated(self, max_seconds):
-        v, levels, y1, z1 = real(self, max_seconds)
-        v = v.copy()
-        v[np.argmax(v)] += 0.05
-        return v, levels, y1, z1
-
-    monkeypatch.setattr(ColumnGeneration, "frac_leximin", inflated)
+    inflate_fractional_leximin(monkeypatch)
     cg = ColumnGeneration(problem, tolerance=1e-7)
     cg.sampling_rounds = 2
     sol = cg.run()
