@@ -7,6 +7,8 @@ is a failure: a suite that silently skipped its Kafka tests would pass for the w
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import threading
@@ -97,3 +99,31 @@ def live_server():
     for server, thread in servers:
         server.shutdown()
         thread.join(5)
+
+
+class _KeptRecords(logging.Handler):
+    def __init__(self, records: list):
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def kept_logs():
+    """``with kept_logs("services.x.y") as records:`` keeps what that logger emits inside the
+    block. Building a service reconfigures the root logger (where caplog listens); a handler
+    on the module's own logger sees its records whatever the order of the fixtures."""
+
+    @contextlib.contextmanager
+    def keep(name: str):
+        records: list[logging.LogRecord] = []
+        handler, logger = _KeptRecords(records), logging.getLogger(name)
+        logger.addHandler(handler)
+        try:
+            yield records
+        finally:
+            logger.removeHandler(handler)
+
+    return keep

@@ -251,17 +251,8 @@ def test_a_seat_offered_to_an_unknown_id_is_dead_lettered_for_an_operator(make_r
     assert "not registrants" in dead.error
 
 
-class _Kept(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
 def test_a_facilitators_answer_reaches_the_registrant_once_and_an_own_answer_does_not_loop(
-        make_registry):
+        make_registry, kept_logs):
     app, ctx, codes, ids, consumers = drawn(make_registry)
     [first] = deliver(ctx, consumers, MemberResponded(member_id=ids[0], answer="confirmed"),
                       producer="sessions")
@@ -280,16 +271,12 @@ def test_a_facilitators_answer_reaches_the_registrant_once_and_an_own_answer_doe
     assert snapshot(ctx) == before
     # An answer that contradicts the registry is logged for an operator, not applied and
     # not dead-lettered: sessions holds the seats.
-    kept, logger = _Kept(), logging.getLogger("services.registry.pool")
-    logger.addHandler(kept)
-    try:
+    with kept_logs("services.registry.pool") as records:
         deliver(ctx, consumers, MemberResponded(member_id=ids[1], answer="confirmed"),
                 MemberResponded(member_id=ids[5], answer="confirmed"),
                 MemberResponded(member_id="unknown", answer="declined"), producer="sessions")
-    finally:
-        logger.removeHandler(kept)
     assert states(ctx)[ids[1]] == "declined" and states(ctx)[ids[5]] == "pool"
-    assert [(r.levelno, r.getMessage()) for r in kept.records] == [
+    assert [(r.levelno, r.getMessage()) for r in records] == [
         (logging.WARNING, "member answer not applied to the registrant")] * 3
     assert ctx.bus.dead_letters("registry.selection", timeout=0.1) == []
 

@@ -70,18 +70,7 @@ def test_a_decline_from_the_registry_vacates_the_seat_for_the_next_substitute(se
     assert [r.answer for r in service.sent("member_responded")] == ["declined", "confirmed"]
 
 
-class _Kept(logging.Handler):
-    # Building a service reconfigures the root logger; a handler on the module's own logger
-    # sees its records whatever the order of the fixtures.
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
-def test_the_facilitator_endpoint_and_the_event_share_one_answer(service):
+def test_the_facilitator_endpoint_and_the_event_share_one_answer(service, kept_logs):
     _seated(service)
     r = service.call("post", "/api/assemblies/a1/members/p01/response", role="facilitator",
                      json={"answer": "confirmed"})
@@ -89,17 +78,13 @@ def test_the_facilitator_endpoint_and_the_event_share_one_answer(service):
     before = len(service.sent("process_summarised"))
     # The member answers on the page too, after the facilitator recorded it: nothing to do,
     # logged at info, not dead-lettered, no second member_responded.
-    kept, logger = _Kept(), logging.getLogger("services.sessions.handlers")
-    logger.addHandler(kept)
-    try:
+    with kept_logs("services.sessions.handlers") as records:
         _answer(service, "p01", "declined")
-    finally:
-        logger.removeHandler(kept)
     assert _status(service)["p01"] == "confirmed"
     assert [r.answer for r in service.sent("member_responded")] == ["confirmed"]
     assert len(service.sent("process_summarised")) == before
     assert not _dead_letters(service)
-    [record] = [r for r in kept.records if r.getMessage() == "seat answer not applied"]
+    [record] = [r for r in records if r.getMessage() == "seat answer not applied"]
     assert record.levelno == logging.INFO and record.field == "member_id"
     # And the other way round: answered by event, the facilitator is told it is done.
     _answer(service, "p02", "confirmed")
