@@ -27,6 +27,17 @@ class ApiError(Exception):
         self.status = status
 
 
+def json_body(*, optional: bool = False) -> dict:
+    """The request's JSON object, or an ApiError naming "body". ``optional``: a request
+    without a body (or with an empty one) reads as {}."""
+    data = request.get_json(silent=True)
+    if optional:
+        data = data or {}
+    if not isinstance(data, dict):
+        raise ApiError("body", "must be a JSON object")
+    return data
+
+
 def _ops_blueprint() -> Blueprint:
     bp = Blueprint("ops", __name__)
 

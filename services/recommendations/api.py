@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common import audit, auth
 from services.common.service import ServiceContext
 from services.common.web import ApiError
+from services.common.web import json_body as body
 from services.contracts.kleroterion.v1.recommendations_events_pb2 import (
     AnswerRecorded, ImplementationUpdated, RecommendationAdopted)
 from services.recommendations import app as service
@@ -57,13 +58,6 @@ def today() -> date:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
-    return data
 
 
 def text(data, field, *, required=True, max_len=10_000, default="") -> str:
@@ -590,9 +584,7 @@ def must_be_open(r) -> None:
 @bp.post("/recommendations/<rec_id>/rounds")
 @auth.require("facilitator")
 def open_round(rec_id):
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = body(optional=True)
     with change() as conn:
         rec = rec_row(conn, rec_id)
         must_be_draft(conn, rec)
@@ -923,9 +915,7 @@ def add_milestone(rec_id):
 @bp.post("/milestones/<milestone_id>/done")
 @auth.require("administration")
 def milestone_done(milestone_id):
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = body(optional=True)
     done_on = a_date(data, "done_on", required=False) or today()
     with change() as conn:
         row = conn.execute(sa.select(m.milestones).where(m.milestones.c.id == milestone_id)

@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, url_for
 
 from services.common import auth
-from services.common.web import ApiError
+from services.common.web import ApiError, json_body
 from services.recommendations import models as m
 from services.recommendations import tracking
 from services.recommendations.api import (LANGUAGES, OPERATORS, a_share, assembly_row, bilingual,
@@ -245,9 +245,7 @@ def check_report_input(data: dict) -> dict:
 @bp.put("/assemblies/<assembly_id>/report-input")
 @auth.require("facilitator")
 def set_report_input(assembly_id):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = json_body()
     checked = check_report_input(data)
     with change() as conn:
         assembly_row(conn, assembly_id)

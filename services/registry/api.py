@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.common import audit, events, outbox
 from services.common.auth import current_principal, require
 from services.common.hookspecs import Recipient
-from services.common.web import ApiError
+from services.common.web import ApiError, json_body
 from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested
 from services.registry import lottery, models, pool
 from services.registry.geography import municipalities, resolve_scope
@@ -32,13 +32,6 @@ def _ctx():
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _json() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
-    return data
 
 
 def _audit(conn, action: str, target: str, detail: dict | None = None) -> None:
@@ -118,7 +111,7 @@ def check_dates(raw) -> list[str]:
 @blueprint.post("/api/assemblies")
 @require(*OPERATORS)
 def create_assembly():
-    data = _json()
+    data = json_body()
     assembly_id = data.get("id") or str(uuid.uuid4())
     if not isinstance(assembly_id, str) or not _ID.match(assembly_id):
         raise ApiError("id", "must be 1-64 letters, digits, '.', '_' or '-'")
@@ -218,7 +211,7 @@ _SAMPLE = Recipient(invitation_id="preview", code="PREVIEW234", language="da",
 @blueprint.post("/api/assemblies/<assembly_id>/templates")
 @require(*OPERATORS)
 def create_template(assembly_id):
-    content = _json().get("content")
+    content = json_body().get("content")
     if not isinstance(content, dict) or "da" not in content:
         raise ApiError("content", "must hold at least a Danish text: {\"da\": {\"subject\", \"body\"}}")
     for lang, text in content.items():
@@ -258,9 +251,7 @@ def _render_all(ctx, row, recipient: Recipient) -> dict:
 @require(*ANYONE)
 def preview_template(template_id):
     ctx = _ctx()
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = json_body(optional=True)
     language = data.get("language", "da")
     if language not in LANGUAGES:
         raise ApiError("language", "must be da or en")
@@ -276,7 +267,7 @@ def preview_template(template_id):
 @require(*OPERATORS)
 def test_send_template(template_id):
     ctx = _ctx()
-    data = _json()
+    data = json_body()
     channel_name = data.get("channel")
     if channel_name not in ctx.dispatcher.channels:
         raise ApiError("channel", f"must be one of: {', '.join(sorted(ctx.dispatcher.channels))}")
@@ -327,7 +318,7 @@ def approve_template(template_id):
 @blueprint.post("/api/assemblies/<assembly_id>/rollouts")
 @require(*OPERATORS)
 def create_rollout(assembly_id):
-    data = _json()
+    data = json_body()
     try:
         scope = resolve_scope(data.get("scope"))
     except ValueError as exc:
@@ -419,7 +410,7 @@ def get_rollout(rollout_id):
 @require(*OPERATORS)
 def send_rollout(rollout_id):
     ctx = _ctx()
-    template_id = _json().get("template_id")
+    template_id = json_body().get("template_id")
     if not isinstance(template_id, str):
         raise ApiError("template_id", "is required (an approved template)")
     i = models.invitations
@@ -521,7 +512,7 @@ def list_registrants(assembly_id):
 @blueprint.post("/api/registrants/<registrant_id>/state")
 @require(*OPERATORS)
 def change_state(registrant_id):
-    wanted = _json().get("state")
+    wanted = json_body().get("state")
     if not isinstance(wanted, str):
         raise ApiError("state", f"is required (one of {', '.join(pool.STATES)})")
     r = models.registrants

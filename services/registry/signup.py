@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy.exc import IntegrityError
 
 from services.common import events, outbox
-from services.common.web import ApiError
+from services.common.web import ApiError, json_body
 from services.contracts.kleroterion.v1.registry_events_pb2 import SeatAnswered, SignupReceived
 from services.registry import lottery, models, pool
 
@@ -348,9 +348,7 @@ def _refused(exc: SignupError):
 
 @blueprint.post("/api/public/signup")
 def signup_json():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = json_body()
     lang = _lang(data.get("language"))
     answers = data.get("answers", {})
     if not isinstance(answers, dict):
@@ -365,9 +363,7 @@ def signup_json():
 
 @blueprint.post("/api/public/seat")
 def seat_json():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
+    data = json_body()
     lang = _lang(data.get("language"))
     code = data.get("code")
     if code is not None and not isinstance(code, str):

@@ -18,11 +18,12 @@ from services.common import audit
 from services.common.auth import current_principal, require
 from services.common.plugins import PluginError
 from services.common.web import ApiError
+from services.common.web import json_body as body
 from services.contracts.kleroterion.v1 import sessions_events_pb2 as pb
 from services.sessions import groups, outgoing, panel, programme, seats
 from services.sessions import models as m
 from services.sessions import queries as q
-from services.sessions.inputs import audit_change, body, now, text, when, whole
+from services.sessions.inputs import audit_change, now, text, when, whole
 from services.sessions.inputs import ctx as _ctx
 from services.sessions.rendering import TEXT, lang, local_time, table_plan_pdf
 

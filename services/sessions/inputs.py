@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app
 
 from services.common import audit
 from services.common.auth import current_principal
@@ -25,13 +25,6 @@ def audit_change(conn, action: str, target: str, detail: dict | None = None) -> 
     who = current_principal()
     audit.record(conn, actor=who.subject, role=who.role, action=action, target=target,
                  detail=detail)
-
-
-def body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("body", "must be a JSON object")
-    return data
 
 
 def text(data: dict, name: str, required: bool = True, default: str = "") -> str:

@@ -52,3 +52,25 @@ def test_health_ready_metrics_and_json_errors():
     assert r.status_code == 422 and r.json["field"] == "body" and "too large" in r.json["error"]
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'http_requests_total{endpoint="/healthz",method="GET",status="200"} 1.0' in metrics
+
+
+def test_json_body_names_the_body_and_reads_a_missing_optional_one_as_empty():
+    app = Flask("t")
+    web.install(app, "sessions")
+
+    @app.post("/required")
+    def required():
+        return {"got": web.json_body()}
+
+    @app.post("/optional")
+    def optional():
+        return {"got": web.json_body(optional=True)}
+
+    client = app.test_client()
+    assert client.post("/required", json={"a": 1}).json == {"got": {"a": 1}}
+    for bad in ({"json": [1, 2]}, {"data": "not json", "content_type": "application/json"}, {}):
+        r = client.post("/required", **bad)
+        assert r.status_code == 400 and r.json == {"error": "must be a JSON object", "field": "body"}
+    assert client.post("/optional").json == {"got": {}}
+    r = client.post("/optional", json=[1])
+    assert r.status_code == 400 and r.json["field"] == "body"
