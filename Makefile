@@ -85,7 +85,7 @@ serve-%: $(STAMP) ## Run one service as its own process: make serve-registry (or
 bench-groups: $(STAMP) ## Rotating groups: distinct pairs and repeats, ours vs random shuffles (36/6/10, 99/8/12)
 	$(PY) bench/groups/run.py
 
-# --- deployment (deploy/, services/ops, tests/deploy) ------------------------------------
+# --- deployment (deploy/, kleroterion/ops, tests/deploy) ------------------------------------
 HELM_CHART := deploy/helm/kleroterion
 HELM_REGIONS := national hovedstaden syddanmark rudersdal
 
@@ -113,7 +113,7 @@ test-fuzz: $(STAMP) ## Fuzz every JSON endpoint from its OpenAPI document; CSV i
 bench-signup: $(STAMP) ## 200 clients on the public sign-up for 60 s against one registry process (BENCH_ARGS)
 	$(PY) bench/signup/bench.py $(BENCH_ARGS)
 
-# --- distributed demo (services/distributed_demo.py, tools/distributed_demo.sh) -----------
+# --- distributed demo (demos/distributed.py, tools/distributed_demo.sh) -----------
 .PHONY: demo-distributed
 demo-distributed: $(STAMP) ## The four services as separate processes on Kafka + PostgreSQL (started and stopped here)
 	bash tools/distributed_demo.sh $(DEMO_ARGS)

@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,23 @@ def postgres_url() -> str:
     """SQLAlchemy URL (``postgresql+psycopg://...``) of a real PostgreSQL database."""
     return _real_component("KLERO_TEST_POSTGRES_URL", "PostgreSQL server",
                            "tools/postgres/server.sh start")
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database of its own for one test, dropped after it."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo-distributed`: the four services as separate processes on a real Kafka broker
 # and PostgreSQL, both started in a private run folder and stopped on exit whatever
-# happened; services/distributed_demo.py drives a small assembly through the HTTP and gRPC
+# happened; demos/distributed.py drives a small assembly through the HTTP and gRPC
 # APIs and prints what each service answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +22,4 @@ KLERO_POSTGRES_URL="$(bash tools/postgres/server.sh start | tail -n 1)"
 export KLERO_KAFKA_BOOTSTRAP KLERO_POSTGRES_URL
 echo "demo-distributed: kafka $KLERO_KAFKA_BOOTSTRAP, postgres $KLERO_POSTGRES_URL"
 
-"$PY" -m services.distributed_demo --workdir "$KLERO_RUN_DIR/cluster" "$@"
+"$PY" -m demos.distributed --workdir "$KLERO_RUN_DIR/cluster" "$@"

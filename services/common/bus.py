@@ -103,8 +103,8 @@ class Consumer(abc.ABC):
     def __init__(self, bus: "Bus", group: str, event_types: Sequence[str], handler: Handler | None,
                  applied: AppliedEvents | None, max_attempts: int, retry_backoff: float,
                  batch_handler: BatchHandler | None = None):
-        if (handler is None) == (batch_handler is None):
-            raise ValueError("handler: give exactly one of handler and batch_handler")
+        if handler is None and batch_handler is None:
+            raise ValueError("handler: give a handler, a batch_handler or both")
         for event_type in event_types:
             events.topic_for(event_type)  # unknown types fail here, not at the first poll
         self.bus = bus
@@ -247,7 +247,8 @@ class Bus(abc.ABC):
                  applied: AppliedEvents | None = None,
                  batch_handler: BatchHandler | None = None) -> Consumer:
         """Join ``group`` and consume the given event types, with ``handler`` (one event at a
-        time) or ``batch_handler`` (every new event of a polled batch at once)."""
+        time), ``batch_handler`` (every new event of a polled batch at once) or both (the
+        handler then takes the events of a failed batch one at a time)."""
 
     @abc.abstractmethod
     def read_topic(self, topic: str, timeout: float = 5.0) -> list[_Record]:

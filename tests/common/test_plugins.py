@@ -6,7 +6,7 @@ import pytest
 from services.common.hookspecs import (AssemblyFormat, DeliveryResult, DropoutPolicy, Invitation,
                                        Recipient, ReportArtifact, hookimpl)
 from services.common.plugins import PluginError, PluginHost, RegionConfig
-from services.cli import main
+from kleroterion.cli import main
 
 
 class EchoChannel:

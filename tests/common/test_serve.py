@@ -23,7 +23,7 @@ def _free_port() -> int:
 def test_serve_answers_health_and_stops_on_sigterm(service, tmp_path):
     port = _free_port()
     env = {**os.environ, "KLERO_DATA_DIR": str(tmp_path), "KLERO_BUS": "inprocess"}
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", service,
+    proc = subprocess.Popen([sys.executable, "-m", "kleroterion.cli", "serve", service,
                              "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -50,7 +50,7 @@ def test_serve_sortition_answers_grpc_health_and_stops_on_sigterm(tmp_path):
 
     port = _free_port()
     env = {**os.environ, "KLERO_DATA_DIR": str(tmp_path), "KLERO_BUS": "inprocess"}
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sortition",
+    proc = subprocess.Popen([sys.executable, "-m", "kleroterion.cli", "serve", "sortition",
                              "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from services import cli
-from services.demo import run
+from demos import run
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from chart_helpers import CHART, KUBE_VERSION, REGIONS, of_kind, run_helm, value
 
 from services.common import events
 from services.common.plugins import PluginHost, RegionConfig
-from services.ops.topics import all_topics
+from kleroterion.ops.topics import all_topics
 
 SERVICES = ("registry", "sortition", "sessions", "recommendations")
 # kubernetes-validate bundles only the built-in API; these CRD kinds are validated below
@@ -321,7 +321,7 @@ def test_hook_job_creates_topics_without_strimzi(renderer, region):
     assert args[args.index("--partitions") + 1] == str(merged_partitions(region))
     assert set(all_topics(f"kleroterion.{region}")) <= set(args)
     # The Job's arguments parse with the real CLI.
-    from services.cli import build_parser
+    from kleroterion.cli import build_parser
     parsed = build_parser().parse_args(args)
     assert parsed.partitions == merged_partitions(region)
     assert sorted(parsed.topics) == sorted(all_topics(f"kleroterion.{region}"))

@@ -11,8 +11,8 @@ import pytest
 from chart_helpers import of_kind
 from fake_kube import MERGE_PATCH, STRATEGIC_PATCH, FakeKube, kubeconfig
 
-from services.cli import main
-from services.ops import regionfile
+from kleroterion.cli import main
+from kleroterion.ops import regionfile
 
 NAMESPACE = "klero-hovedstaden"
 RELEASE = "hovedstaden"
@@ -171,7 +171,7 @@ def test_lag_is_end_minus_committed(kafka_bootstrap, capsys):
 def test_create_topics_creates_the_release_topics_once(kafka_bootstrap, capsys):
     from kafka.admin import KafkaAdminClient
 
-    from services.ops.topics import all_topics
+    from kleroterion.ops.topics import all_topics
 
     prefix = f"kleroterion.test{uuid.uuid4().hex[:8]}"
     args = ["ops", "create-topics", "--bootstrap", kafka_bootstrap, "--prefix", prefix,

@@ -1,6 +1,6 @@
 """One cluster for the end-to-end and fault tests: the four services as separate
 ``kleroterion serve`` processes on the real Kafka broker, each with its own PostgreSQL
-database (services/cluster.py). Each test drives its own assembly, so they share the
+database (demos/cluster.py). Each test drives its own assembly, so they share the
 processes (starting four Python processes costs more than every check together)."""
 from __future__ import annotations
 

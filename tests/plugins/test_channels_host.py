@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.cli import main
+from kleroterion.cli import main
 from services.common.hookspecs import InvitationChannel, Recipient
 from services.common.plugins import PluginError, PluginHost, RegionConfig
 

@@ -10,21 +10,9 @@ from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
 from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 
-@pytest.fixture
-def postgres_db(postgres_url):
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-def test_drafting_voting_and_answers_on_postgres(make_service, postgres_db):
-    svc = make_service(database_url=postgres_db)
+def test_drafting_voting_and_answers_on_postgres(make_service, postgres_database):
+    svc = make_service(database_url=postgres_database)
     assert svc.ctx.engine.dialect.name == "postgresql"
     svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
     rec = draft(svc)

@@ -36,16 +36,3 @@ def make_registry(tmp_path):
         ctx.engine.dispose()
 
 
-@pytest.fixture
-def pg_database(postgres_url):
-    """A fresh PostgreSQL database for one test."""
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"reg_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-

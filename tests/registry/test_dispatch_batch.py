@@ -189,9 +189,9 @@ def test_event_ids_are_unique_uuid4():
 
 
 @pytest.mark.postgres
-def test_import_on_postgresql_copies_rows_in_the_transaction(make_registry, pg_database):
+def test_import_on_postgresql_copies_rows_in_the_transaction(make_registry, postgres_database):
     outbox = Outbox()
-    app, ctx = make_registry(outbox, database_url=pg_database, encryption_key=KEY,
+    app, ctx = make_registry(outbox, database_url=postgres_database, encryption_key=KEY,
                              import_batch_size=100)
     api = Api(app, ctx)
     api.assembly()

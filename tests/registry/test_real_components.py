@@ -15,9 +15,9 @@ KEY = "q3W2l9rsN8oYB2m0TlPZ9QeQJg2YbZ9r3u5X5f8Hk0o="
 
 
 @pytest.mark.postgres
-def test_import_and_send_on_postgresql(make_registry, pg_database):
+def test_import_and_send_on_postgresql(make_registry, postgres_database):
     outbox = Outbox()
-    app, ctx = make_registry(outbox, database_url=pg_database, encryption_key=KEY)
+    app, ctx = make_registry(outbox, database_url=postgres_database, encryption_key=KEY)
     api = Api(app, ctx)
     api.assembly()
     rows = person_rows(40)

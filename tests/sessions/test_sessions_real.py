@@ -46,18 +46,6 @@ def test_panel_drawn_from_kafka_seats_the_members_once(kafka_bootstrap, tmp_path
         svc.ctx.close()
 
 
-@pytest.fixture
-def postgres_database(postgres_url):
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"sessions_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_core_state_on_postgres_survives_a_restart(postgres_database):
     svc = make_service(postgres_database)

@@ -24,9 +24,9 @@ from tqdm import tqdm
 from services.common import events
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
-from services.demo import population as popmod
-from services.demo.harness import Services
-from services.demo.plot import plot_shares
+from demos import population as popmod
+from demos.harness import Services
+from demos.plot import plot_shares
 from services.registry import models
 
 ASSEMBLY = "hovedstaden-klima-2025"

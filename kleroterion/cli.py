@@ -7,10 +7,10 @@ import sys
 
 # Subcommand modules; each has ``add_parser(subparsers)`` that sets ``func``.
 COMMANDS = [
-    "services.common.commands",
-    "services.common.serve",
-    "services.demo",
-    "services.ops.commands",
+    "kleroterion.commands",
+    "kleroterion.launcher",
+    "demos",
+    "kleroterion.ops.commands",
     "services.sortition.commands",
 ]
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 import requests
 
-from services.cluster import Cluster
+from demos.cluster import Cluster
 
 REGION = "hovedstaden"
 REGION_FILE = """\

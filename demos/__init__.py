@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pathlib
 
-from services.demo.assembly import run_assembly
+from demos.assembly import run_assembly
 
 
 def run(out: pathlib.Path, fmt_name: str = "assembly", *, population: int = 100_000,

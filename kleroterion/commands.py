@@ -1,13 +1,12 @@
 """Platform subcommands: ``plugins`` and ``settings``."""
 from __future__ import annotations
 
-import importlib
 import json
 
+from kleroterion.service_table import SERVICES, service as service_entry
 from services.common.plugins import PluginHost
 from services.common.settings import ServiceSettings
 
-SERVICES = ("registry", "sortition", "sessions", "recommendations")
 
 
 def _plugins(args) -> int:
@@ -32,11 +31,7 @@ def _plugins(args) -> int:
 
 
 def _settings_class(service: str) -> type[ServiceSettings]:
-    try:
-        module = importlib.import_module(f"services.{service}.settings")
-        return module.Settings
-    except ModuleNotFoundError:
-        return ServiceSettings
+    return SERVICES[service].settings_class() if service in SERVICES else ServiceSettings
 
 
 def _settings(args) -> int:
@@ -61,7 +56,7 @@ def add_parser(sub) -> None:
 
 def _issue_token(args) -> int:
     """Issue an operator token for a service; printed once, stored only as a hash."""
-    module = importlib.import_module(f"services.{args.service}.app")
+    module = service_entry(args.service).module("app")
     settings = _settings_class(args.service).from_env(service=args.service)
     ctx = module.build(settings)
     try:

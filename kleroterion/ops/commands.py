@@ -4,8 +4,8 @@ from __future__ import annotations
 import functools
 import json
 
-from services.ops import kafka_ops, kube
-from services.ops.topics import all_topics
+from kleroterion.ops import kafka_ops, kube
+from kleroterion.ops.topics import all_topics
 
 
 def _kube_errors(func):

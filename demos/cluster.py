@@ -93,7 +93,7 @@ class Cluster:
     def _spawn(self, svc: ServiceProcess) -> None:
         log = open(svc.log_path, "ab")
         svc.process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", svc.name, "--host", "127.0.0.1",
+            [sys.executable, "-m", "kleroterion.cli", "serve", svc.name, "--host", "127.0.0.1",
              "--port", str(svc.port)],
             env=svc.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

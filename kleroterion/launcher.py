@@ -7,25 +7,24 @@ their current batch (they commit what they handled) and exits.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
 import time
 
+from kleroterion.service_table import FLASK_SERVICES, SERVICES, service as service_entry
 from services.common.bus import ConsumerWorker
 
 log = logging.getLogger(__name__)
-FLASK_SERVICES = ("registry", "sessions", "recommendations")
 
 
 def serve_flask(service: str, host: str, port: int, threads: int, grace: float = 20) -> int:
     from waitress import wasyncore
     from waitress.server import create_server
 
-    settings_module = importlib.import_module(f"services.{service}.settings")
-    app_module = importlib.import_module(f"services.{service}.app")
-    settings = settings_module.Settings.from_env()
+    entry = service_entry(service)
+    app_module = entry.module("app")
+    settings = entry.settings()
     app = app_module.create_app(settings)
     ctx = app.extensions["kleroterion.context"]
     consumers = app_module.consumers(ctx) if hasattr(app_module, "consumers") else []
@@ -69,19 +68,18 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
 def _serve(args) -> int:
     if args.service == "sortition":
         from services.common import logs
-        from services.sortition.server import serve
-        from services.sortition.settings import Settings
 
+        entry = service_entry("sortition")
         overrides = {"port": args.port} if args.port is not None else {}
-        settings = Settings.from_env(**overrides)
+        settings = entry.settings(**overrides)
         logs.configure("sortition", settings.log_level, settings.log_format)
-        return serve(settings)
+        return int(entry.module("server").serve(settings))
     return serve_flask(args.service, args.host, args.port or 8080, args.threads)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="run one service until SIGTERM (what a pod runs)")
-    p.add_argument("service", choices=FLASK_SERVICES + ("sortition",))
+    p.add_argument("service", choices=tuple(SERVICES))
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=None,
                    help="HTTP port (default 8080); sortition: gRPC port (default 50051)")
