@@ -21,12 +21,12 @@ import numpy as np
 import sqlalchemy as sa
 from tqdm import tqdm
 
-from services.common import events
-from services.contracts.kleroterion.v1 import sortition_pb2 as pb
-from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
 from demos import population as popmod
 from demos.harness import Services
 from demos.plot import plot_shares
+from services.common import events
+from services.contracts.kleroterion.v1 import sortition_pb2 as pb
+from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
 from services.registry import models
 
 ASSEMBLY = "hovedstaden-klima-2025"

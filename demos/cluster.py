@@ -67,7 +67,7 @@ class Cluster:
         admin.dispose()
         return self.postgres_url.rsplit("/", 1)[0] + f"/{name}"
 
-    def start(self, services=SERVICES, timeout: float = 90) -> "Cluster":
+    def start(self, services=SERVICES, timeout: float = 90) -> Cluster:
         key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         for name in services:
             env = {

@@ -20,10 +20,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -440,7 +440,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     try:
         cluster.start()
-        say("setup", "ready in {:.1f} s: ".format(time.perf_counter() - t) + ", ".join(
+        say("setup", f"ready in {time.perf_counter() - t:.1f} s: " + ", ".join(
             f"{n} pid {s.process.pid} port {s.port}" for n, s in cluster.services.items()))
         run(cluster, invitations=args.invitations, seed=args.seed, say=say)
         say("done", f"a panel drawn over gRPC reached every service through Kafka in "

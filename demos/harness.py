@@ -86,7 +86,7 @@ class Services:
     _channel: object = None
 
     @classmethod
-    def start(cls, out: pathlib.Path) -> "Services":
+    def start(cls, out: pathlib.Path) -> Services:
         data = out / "data"
         data.mkdir(parents=True, exist_ok=True)
         region_file = out / "region.toml"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from kleroterion.service_table import SERVICES, service as service_entry
+from kleroterion.service_table import SERVICES
+from kleroterion.service_table import service as service_entry
 from services.common.plugins import PluginHost
 from services.common.settings import ServiceSettings
-
 
 
 def _plugins(args) -> int:

@@ -12,7 +12,8 @@ import signal
 import threading
 import time
 
-from kleroterion.service_table import FLASK_SERVICES, SERVICES, service as service_entry
+from kleroterion.service_table import SERVICES
+from kleroterion.service_table import service as service_entry
 from services.common.bus import ConsumerWorker
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from services.common.hookspecs import DeliveryResult, Invitation, hookimpl  # noqa: E402
 from services.common.plugins import PluginHost  # noqa: E402
 from services.registry import app as registry_app  # noqa: E402
-from services.registry.geography import municipalities  # noqa: E402
+from services.common.geography import municipalities  # noqa: E402
 from services.registry.importer import ColumnMapping, import_extract  # noqa: E402
 from services.registry.settings import Settings  # noqa: E402
 

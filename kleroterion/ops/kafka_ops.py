@@ -1,8 +1,8 @@
 """Kafka operations: consumer lag per group and creating the release's topics."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from services.common.bus import KafkaConfig
 from services.common.settings import ServiceSettings

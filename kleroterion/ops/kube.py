@@ -6,7 +6,7 @@ commands work whatever fullname the release was given.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kleroterion.ops import regionfile
 
@@ -127,7 +127,7 @@ class Release:
 
     def restart(self, now: datetime | None = None) -> list[str]:
         """A rolling restart, the way ``kubectl rollout restart`` does it."""
-        stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         names = []
         for dep in self.deployments():

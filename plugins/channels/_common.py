@@ -32,8 +32,9 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from services.common.hookspecs import DeliveryResult, Invitation, Recipient
 from services.common.plugins import PluginError
@@ -322,7 +323,7 @@ class SentLog:
         record = {"invitation_id": invitation_id, "status": result.status, "detail": result.detail,
                   "retryable": result.retryable,
                   "attempts": self.attempts(invitation_id) + 1,
-                  "time": datetime.now(timezone.utc).isoformat(), **extra}
+                  "time": datetime.now(UTC).isoformat(), **extra}
         atomic_write(self._path(invitation_id), json.dumps(record).encode())
 
 
@@ -379,7 +380,7 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float,
         exc.close()
         retryable = exc.code in (408, 425, 429) or exc.code >= 500
         return DeliveryResult("failed", f"HTTP {exc.code}", retryable=retryable)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return DeliveryResult("failed", f"no answer within {timeout:g} s", retryable=True)
     except urllib.error.URLError as exc:
         reason = exc.reason

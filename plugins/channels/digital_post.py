@@ -38,13 +38,22 @@ import html
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from plugins.channels import _pdf
-from plugins.channels._common import (Channel, Options, atomic_write, check_invitation_id,
-                                      format_date, http_post, placeholder_values, render_parts,
-                                      signup_url)
+from plugins.channels._common import (
+    Channel,
+    Options,
+    atomic_write,
+    check_invitation_id,
+    format_date,
+    http_post,
+    placeholder_values,
+    render_parts,
+    signup_url,
+)
 from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 MEMO_NS = "https://DigitalPost.dk/MeMo-1"
@@ -132,7 +141,7 @@ class DigitalPostChannel(Channel):
         letter = _pdf.LetterContent(
             language=recipient.language, subject=parts["subject"], body=parts["body"],
             code=recipient.code, signup_url=url,
-            date_text=format_date(datetime.now(timezone.utc).date(), recipient.language),
+            date_text=format_date(datetime.now(UTC).date(), recipient.language),
             sender_lines=[self.sender_label])
         pdf, _ = _pdf.letters_pdf([letter], window=False, qr=False, title=parts["subject"])
         return "application/pdf", "invitation.pdf", pdf
@@ -169,7 +178,7 @@ class DigitalPostChannel(Channel):
 
         body = _el(root, "MessageBody")
         _el(body, "createdDateTime",
-            datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+            datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
         main = _el(body, "MainDocument")
         _el(main, "mainDocumentID", f"{recipient.invitation_id}-letter")
         _el(main, "label", parts["subject"][:150])

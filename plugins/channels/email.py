@@ -35,16 +35,22 @@ from __future__ import annotations
 import html
 import re
 import smtplib
-import socket
 import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
-from plugins.channels._common import (Channel, Options, check_invitation_id,
-                                      placeholder_values, render_parts, signup_url)
+from plugins.channels._common import (
+    Channel,
+    Options,
+    check_invitation_id,
+    placeholder_values,
+    render_parts,
+    signup_url,
+)
 from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 _EMAIL = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
@@ -132,7 +138,7 @@ class EmailChannel(Channel):
         if self.reply_to:
             msg["Reply-To"] = self.reply_to
         msg["Message-ID"] = message_id(recipient.invitation_id, self.domain)
-        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["Date"] = format_datetime(datetime.now(UTC))
         # Bulk invitations: ask auto-responders to stay quiet.
         msg["Auto-Submitted"] = "auto-generated"
         msg.set_content(invitation.body)
@@ -176,7 +182,7 @@ class EmailChannel(Channel):
                                   retryable=not 500 <= exc.smtp_code < 600)
         except ssl.SSLError as exc:
             return DeliveryResult("failed", f"TLS failed ({exc.reason})")
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             return DeliveryResult("failed", f"SMTP connection failed ({type(exc).__name__})",
                                   retryable=True)
         return DeliveryResult("sent", msg["Message-ID"])

@@ -33,14 +33,22 @@ import io
 import json
 import os
 import pathlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from plugins.channels import _pdf
-from plugins.channels._common import (Channel, Options, atomic_write, check_invitation_id,
-                                      format_date, placeholder_values, render_parts,
-                                      signup_url)
+from plugins.channels._common import (
+    Channel,
+    Options,
+    atomic_write,
+    check_invitation_id,
+    format_date,
+    placeholder_values,
+    render_parts,
+    signup_url,
+)
 from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 CSV_COLUMNS = ["invitation_id", "code", "language", "name", "address_1", "address_2",
@@ -109,7 +117,7 @@ class LetterChannel(Channel):
         letter = _pdf.LetterContent(
             language=recipient.language, subject=invitation.subject, body=invitation.body,
             code=recipient.code, signup_url=invitation.signup_url,
-            date_text=format_date(datetime.now(timezone.utc).date(), recipient.language),
+            date_text=format_date(datetime.now(UTC).date(), recipient.language),
             sender_lines=(self.sender_name, *self.sender_address),
             return_address=self.return_address, address_lines=self._address(recipient),
             extra={"invitation_id": recipient.invitation_id, "name": recipient.name or "",
@@ -147,7 +155,7 @@ class LetterChannel(Channel):
             letters.sort(key=lambda item: (item[1].extra.get("postcode", ""),
                                            item[1].extra.get("invitation_id", "")))
             letters = letters[:self.batch_size]
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             n = 1
             while (self.output_dir / f"letters-{stamp}-{n}.pdf").exists():
                 n += 1

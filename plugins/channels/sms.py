@@ -36,11 +36,20 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from plugins.channels._common import (Channel, Options, check_invitation_id, fill,
-                                      http_post, placeholder_values, render_parts, signup_url,
-                                      template_part)
+from plugins.channels._common import (
+    Channel,
+    Options,
+    check_invitation_id,
+    fill,
+    http_post,
+    placeholder_values,
+    render_parts,
+    signup_url,
+    template_part,
+)
 from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 DEFAULT_TEXT = {

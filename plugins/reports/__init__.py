@@ -17,6 +17,6 @@ def register_reports(settings):
 
 
 @hookimpl
-def evaluation_report_sections(evaluation, language):
+def evaluation_report_sections(evaluation, language, place_names):
     from plugins.reports.evaluation import builtin_sections
-    return builtin_sections(evaluation, language)
+    return builtin_sections(evaluation, language, place_names)

@@ -3,7 +3,7 @@ the language, and the HTML + PDF pair every report yields."""
 from __future__ import annotations
 
 import io
-from typing import Iterable
+from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors

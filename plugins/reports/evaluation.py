@@ -8,7 +8,8 @@ suppressed; this module only words and draws them. A suppressed cell reads "< k"
 from __future__ import annotations
 
 import io
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 import jinja2
@@ -199,13 +200,19 @@ def _value(feature: str, value: str, e: Mapping[str, Any], lang: str) -> str:
         return given[lang]
     if feature == "sex":
         return T[lang]["sex"].get(value, value)
-    if feature == "municipality_code":
-        from services.registry.geography import municipalities  # the names of the codes
-        try:
-            return municipalities()[int(value)].name
-        except (KeyError, ValueError):
-            return value
     return value
+
+
+def with_place_names(evaluation: Mapping[str, Any], place_names: Mapping[str, str]
+                     ) -> Mapping[str, Any]:
+    """The evaluation with municipality codes labelled by name, unless the organisers gave
+    labels of their own."""
+    labels = dict(evaluation.get("labels") or {})
+    given = dict((labels.get("municipality_code") or {}).get("values") or {})
+    names = {code: {"da": name, "en": name} for code, name in place_names.items()}
+    labels["municipality_code"] = {**(labels.get("municipality_code") or {}),
+                                   "values": {**names, **given}}
+    return {**evaluation, "labels": labels}
 
 
 def _plot(feature: Mapping[str, Any], title: str, labels: Sequence[str], t: Mapping
@@ -380,8 +387,10 @@ def impact_section(e: Mapping[str, Any], lang: str) -> ReportSection:
                     for r in i["recommendations"]], numeric=(0,))])
 
 
-def builtin_sections(evaluation: Mapping[str, Any], language: str) -> list[ReportSection]:
+def builtin_sections(evaluation: Mapping[str, Any], language: str,
+                     place_names: Mapping[str, str] | None = None) -> list[ReportSection]:
     check_language(language, "evaluation report")
+    evaluation = with_place_names(evaluation, place_names or {})
     sections = [representativeness_section(evaluation, language),
                 selection_section(evaluation, language),
                 process_section(evaluation, language),

@@ -7,7 +7,8 @@ one is registered through the ``kleroterion.plugins`` entry point like any other
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 from xml.sax.saxutils import escape
 
 import jinja2

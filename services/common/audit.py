@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -65,7 +66,7 @@ def record(conn: Connection, *, actor: str, role: str, action: str, target: str,
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(74201)"))
     previous = conn.scalar(sa.select(audit_log.c.entry_hash).order_by(audit_log.c.id.desc())
                            .limit(1)) or GENESIS
-    at = datetime.now(timezone.utc).replace(microsecond=0)
+    at = datetime.now(UTC).replace(microsecond=0)
     conn.execute(audit_log.insert().values(
         at=at, actor=actor, role=role, action=action, target=target, detail=detail_json,
         previous_hash=previous,
@@ -87,7 +88,7 @@ def verify_chain(engine: Engine) -> int | None:
     previous = GENESIS
     with engine.connect() as conn:
         for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.id)):
-            at = r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)
+            at = r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)
             expected = _hash(previous, at, r.actor, r.role, r.action, r.target, r.detail)
             if r.previous_hash != previous or r.entry_hash != expected:
                 return r.id

@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app, g, request
@@ -59,7 +59,7 @@ class TokenStore:
         with self.engine.begin() as conn:
             conn.execute(api_tokens.insert().values(
                 token_hash=_digest(token), subject=subject, role=role,
-                created_at=datetime.now(timezone.utc)))
+                created_at=datetime.now(UTC)))
         return token
 
     def revoke(self, token: str) -> bool:
@@ -67,7 +67,7 @@ class TokenStore:
             result = conn.execute(api_tokens.update()
                                   .where(api_tokens.c.token_hash == _digest(token),
                                          api_tokens.c.revoked_at.is_(None))
-                                  .values(revoked_at=datetime.now(timezone.utc)))
+                                  .values(revoked_at=datetime.now(UTC)))
         return result.rowcount == 1
 
     def authenticate(self, token: str) -> Principal | None:

@@ -22,8 +22,9 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Protocol
 
 from services.common import events
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
@@ -100,7 +101,7 @@ class Consumer(abc.ABC):
     """A member of a consumer group. Handling logic is shared; fetching and committing is
     each implementation's own."""
 
-    def __init__(self, bus: "Bus", group: str, event_types: Sequence[str], handler: Handler | None,
+    def __init__(self, bus: Bus, group: str, event_types: Sequence[str], handler: Handler | None,
                  applied: AppliedEvents | None, max_attempts: int, retry_backoff: float,
                  batch_handler: BatchHandler | None = None):
         if handler is None and batch_handler is None:
@@ -282,7 +283,7 @@ class InProcessBus(Bus):
         self._arrived = threading.Condition(self._lock)
         self._logs: dict[str, list[list[_Record]]] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
-        self._members: dict[str, list["InProcessConsumer"]] = {}
+        self._members: dict[str, list[InProcessConsumer]] = {}
 
     def ensure_topics(self, topics: Iterable[str], partitions: int | None = None) -> None:
         with self._lock:
@@ -307,7 +308,7 @@ class InProcessBus(Bus):
         pass
 
     def consumer(self, group, event_types, handler=None, *, applied=None,
-                 batch_handler=None) -> "InProcessConsumer":
+                 batch_handler=None) -> InProcessConsumer:
         member = InProcessConsumer(self, group, event_types, handler, applied,
                                    self.max_attempts, self.retry_backoff, batch_handler)
         with self._lock:
@@ -324,7 +325,7 @@ class InProcessBus(Bus):
         with self._lock:
             return self._committed.get((group, topic, partition), 0)
 
-    def _leave(self, member: "InProcessConsumer") -> None:
+    def _leave(self, member: InProcessConsumer) -> None:
         with self._lock:
             members = self._members.get(member.group, [])
             if member in members:
@@ -487,7 +488,7 @@ class KafkaBus(Bus):
         self._known_topics.update(wanted)
 
     def consumer(self, group, event_types, handler=None, *, applied=None,
-                 batch_handler=None) -> "KafkaGroupConsumer":
+                 batch_handler=None) -> KafkaGroupConsumer:
         member = KafkaGroupConsumer(self, group, event_types, handler, applied,
                                     self.max_attempts, self.retry_backoff, batch_handler)
         self._consumers.append(member)
@@ -590,7 +591,7 @@ class ConsumerWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> "ConsumerWorker":
+    def start(self) -> ConsumerWorker:
         for c in self.consumers:
             t = threading.Thread(target=c.run, args=(self._stop,), daemon=True,
                                  name=f"consumer-{c.group}")

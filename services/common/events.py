@@ -7,7 +7,7 @@ so a producer never chooses topic names by hand.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError, Message
 
@@ -64,7 +64,7 @@ def new_event(payload: Message, *, assembly_id: str, region: str, producer: str,
         producer=producer,
         correlation_id=correlation_id,
     )
-    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(timezone.utc))
+    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
     getattr(envelope, event_type).CopyFrom(payload)
     return envelope
 

@@ -99,7 +99,7 @@ class EventHandlers(Generic[Ctx]):
     def consumer(self, ctx: Ctx, *, group: str | None = None) -> Consumer:
         """A member of this group on the service's bus, remembering applied events in the
         service's database. ``group`` overrides the group name (a setting in some services)."""
-        bus = getattr(ctx, "bus")
+        bus = ctx.bus
         applied = getattr(ctx, "applied", None)
         name = group or self.group
         batch = None if self._batch is None else (

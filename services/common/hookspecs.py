@@ -17,8 +17,9 @@ registered that way too.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pluggy
 
@@ -196,9 +197,12 @@ class KleroterionSpecs:
         """
 
     @hookspec
-    def evaluation_report_sections(self, evaluation: Mapping[str, Any], language: str
-                                   ) -> Sequence[ReportSection]:
+    def evaluation_report_sections(self, evaluation: Mapping[str, Any], language: str,
+                                   place_names: Mapping[str, str]) -> Sequence[ReportSection]:
         """Return sections for an assembly's evaluation report in ``language``.
+
+        ``place_names`` maps a municipality code (as text, e.g. ``"101"``) to the
+        municipality's name, for features such as ``municipality_code``.
 
         ``evaluation`` is what the recommendations service knows (its keys are documented
         in services/recommendations/evaluation.py: representativeness, selection, process,

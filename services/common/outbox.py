@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,7 +45,7 @@ def enqueue(conn: Connection, envelope: Envelope, key: str | None = None) -> Non
     """Write ``envelope`` to the outbox inside the caller's transaction."""
     conn.execute(event_outbox.insert().values(
         event_id=envelope.event_id, routing_key=key, envelope=events.encode(envelope),
-        created_at=datetime.now(timezone.utc)))
+        created_at=datetime.now(UTC)))
 
 
 def enqueue_once(conn: Connection, envelope: Envelope, key: str | None = None) -> bool:
@@ -65,7 +65,7 @@ def enqueue_many(conn: Connection, envelopes: Iterable[Envelope], key: str | Non
     envelopes = list(envelopes)
     if keys is not None and len(keys) != len(envelopes):
         raise ValueError(f"keys: {len(keys)} keys for {len(envelopes)} envelopes")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = [{"event_id": e.event_id, "routing_key": keys[n] if keys is not None else key,
              "envelope": events.encode(e), "created_at": now} for n, e in enumerate(envelopes)]
     if rows:
@@ -141,7 +141,7 @@ class Outbox:
                 receipt.get(timeout=60)  # raises what the broker refused
         with self.engine.begin() as conn:
             conn.execute(event_outbox.update().where(event_outbox.c.id.in_(ids))
-                         .values(published_at=datetime.now(timezone.utc)))
+                         .values(published_at=datetime.now(UTC)))
         return len(ids)
 
     def publish_soon(self) -> int:
@@ -174,7 +174,7 @@ class Outbox:
 
     # --- relay ------------------------------------------------------------------------
 
-    def start_relay(self, interval: float = 1.0) -> "Outbox":
+    def start_relay(self, interval: float = 1.0) -> Outbox:
         def loop():
             while not self._stop.is_set():
                 self._wake.wait(interval)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import pathlib
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pluggy
 
 from services.common import hookspecs
-from services.common.hookspecs import (AssemblyFormat, InvitationChannel, Recipient, Report,
-                                       ReportSection)
+from services.common.geography import place_names
+from services.common.hookspecs import (
+    AssemblyFormat,
+    InvitationChannel,
+    Recipient,
+    Report,
+    ReportSection,
+)
 
 ENTRY_POINT_GROUP = "kleroterion.plugins"
 
@@ -37,7 +44,7 @@ class RegionConfig:
     channel_order: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, path: str | pathlib.Path) -> "RegionConfig":
+    def load(cls, path: str | pathlib.Path) -> RegionConfig:
         path = pathlib.Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -96,7 +103,7 @@ class PluginHost:
         self.enabled = tuple(name for name, p in self.pm.list_name_plugin() if p)
 
     @classmethod
-    def from_settings(cls, settings) -> "PluginHost":
+    def from_settings(cls, settings) -> PluginHost:
         region = RegionConfig.load(settings.region_config) if settings.region_config else None
         return cls(enabled=settings.plugins or None, region=region)
 
@@ -160,8 +167,12 @@ class PluginHost:
                             ) -> list[ReportSection]:
         """Every enabled plugin's sections of the evaluation report, in their order."""
         sections: list[ReportSection] = []
+        arguments = {"evaluation": evaluation, "language": language,
+                     "place_names": place_names()}
         for impl in self.pm.hook.evaluation_report_sections.get_hookimpls():
-            for item in impl.function(evaluation=evaluation, language=language) or ():
+            # pluggy lets an implementation take fewer arguments than the spec names.
+            given = {name: arguments[name] for name in impl.argnames}
+            for item in impl.function(**given) or ():
                 if not isinstance(item, ReportSection):
                     raise PluginError("evaluation_report_sections",
                                       f"{impl.plugin_name!r} returned {item!r}, which is not "

@@ -5,11 +5,11 @@ blueprints; tests pass their own settings, bus or plugin host to the same factor
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.engine import Engine
 
 from services.common import audit, auth, logs, storage, web
@@ -66,5 +66,19 @@ def create_flask_app(ctx: ServiceContext, import_name: str) -> Flask:
 
     web.install(app, ctx.settings.service, readiness={"database": database})
     auth.install(app, ctx.tokens)
-    app.extensions["kleroterion.context"] = ctx
+    app.extensions[CONTEXT_KEY] = ctx
     return app
+
+
+CONTEXT_KEY = "kleroterion.context"
+
+
+def context_of(app: Flask) -> ServiceContext:
+    """The service context ``create_flask_app`` installed on ``app``."""
+    ctx: ServiceContext = app.extensions[CONTEXT_KEY]
+    return ctx
+
+
+def current_context() -> ServiceContext:
+    """The context of the application handling the current request (for blueprints)."""
+    return context_of(current_app)

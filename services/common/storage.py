@@ -8,9 +8,9 @@ service in ``schema_migrations``.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -94,7 +94,7 @@ def migrate(engine: Engine, service: str, migrations: Sequence[Migration]) -> li
             m.apply(ops)
             conn.execute(schema_migrations.insert().values(
                 service=service, version=m.version, description=m.description,
-                applied_at=datetime.now(timezone.utc)))
+                applied_at=datetime.now(UTC)))
             applied_now.append(m.version)
     return applied_now
 
@@ -112,7 +112,7 @@ def apply_once(conn: Connection, group: str, event_id: str) -> bool:
     try:
         with conn.begin_nested():
             conn.execute(applied_events.insert().values(
-                consumer_group=group, event_id=event_id, applied_at=datetime.now(timezone.utc)))
+                consumer_group=group, event_id=event_id, applied_at=datetime.now(UTC)))
     except IntegrityError:
         return False
     return True
@@ -143,7 +143,7 @@ class SqlAppliedEvents:
         ids = list(dict.fromkeys(event_ids))
         with self.engine.begin() as conn:
             already = _applied_among(conn, group, ids)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             rows = [{"consumer_group": group, "event_id": i, "applied_at": now}
                     for i in ids if i not in already]
             if rows:

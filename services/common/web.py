@@ -7,7 +7,7 @@ checks (database reachable, bus reachable) and answers 503 naming the failing ch
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest

@@ -14,9 +14,10 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -27,7 +28,10 @@ from services.common.service import ServiceContext
 from services.common.web import ApiError
 from services.common.web import json_body as body
 from services.contracts.kleroterion.v1.recommendations_events_pb2 import (
-    AnswerRecorded, ImplementationUpdated, RecommendationAdopted)
+    AnswerRecorded,
+    ImplementationUpdated,
+    RecommendationAdopted,
+)
 from services.recommendations import app as service
 from services.recommendations import models as m
 from services.recommendations import scale as scales
@@ -57,7 +61,7 @@ def today() -> date:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def text(data, field, *, required=True, max_len=10_000, default="") -> str:

@@ -10,8 +10,8 @@ commit and the bus.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import Flask, jsonify
@@ -44,8 +44,15 @@ def create_app(config: Settings | None = None, *, context: ServiceContext | None
     ctx = context or build(config or Settings.from_env())
     app = create_flask_app(ctx, __name__)
     app.extensions["kleroterion.clock"] = clock or date.today
-    from services.recommendations import (api, evaluation, openapi, public, questionnaire_page,
-                                          questionnaires, vote)
+    from services.recommendations import (
+        api,
+        evaluation,
+        openapi,
+        public,
+        questionnaire_page,
+        questionnaires,
+        vote,
+    )
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(vote.bp)
@@ -79,12 +86,12 @@ def ensure_assembly(conn: sa.Connection, settings: Settings, assembly_id: str) -
         conn.execute(models.assemblies.insert().values(
             assembly_id=assembly_id, name="", scale=None,
             threshold=settings.default_threshold_percent / 100,
-            created_at=datetime.now(timezone.utc)))
+            created_at=datetime.now(UTC)))
 
 
 def _seat(conn: sa.Connection, assembly_id: str, member_id: str, seated: bool) -> None:
     m = models.members
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     where = (m.c.assembly_id == assembly_id) & (m.c.member_id == member_id)
     if conn.scalar(sa.select(sa.func.count()).select_from(m).where(where)):
         # A member who leaves loses the member code too: it must not outlive the seat.
@@ -124,7 +131,7 @@ def make_handler(ctx: ServiceContext, group: str):
             elif kind in ("funnel_counted", "distribution_computed", "process_summarised"):
                 fact, data = evaluation.fact_from_event(kind, payload)
                 evaluation.store_fact(conn, a, fact, data,
-                                      envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
+                                      envelope.occurred_at.ToDatetime(tzinfo=UTC))
             elif kind == "session_held":
                 s = models.sessions_held
                 where = (s.c.assembly_id == a) & (s.c.session_id == payload.session_id)
@@ -132,7 +139,7 @@ def make_handler(ctx: ServiceContext, group: str):
                 conn.execute(s.insert().values(
                     assembly_id=a, session_id=payload.session_id, hours=payload.hours,
                     present=payload.present, seated=payload.seated,
-                    held_at=envelope.occurred_at.ToDatetime(tzinfo=timezone.utc)))
+                    held_at=envelope.occurred_at.ToDatetime(tzinfo=UTC)))
 
     return handle
 

@@ -28,7 +28,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,10 +39,20 @@ from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
 from services.recommendations import tracking
+from services.recommendations.api import (
+    LANGUAGES,
+    OPERATORS,
+    a_share,
+    assembly_row,
+    body,
+    change,
+    check_shares_add_up,
+    ctx,
+    language,
+    log_change,
+    today,
+)
 from services.recommendations.disclosure import suppress
-from services.recommendations.api import (LANGUAGES, OPERATORS, a_share, assembly_row, body,
-                                          change, check_shares_add_up, ctx, language,
-                                          log_change, today)
 from services.recommendations.questionnaires import results as questionnaire_results
 
 bp = Blueprint("evaluation", __name__)
@@ -64,7 +74,7 @@ def store_fact(conn, assembly_id: str, kind: str, data: dict, at: datetime) -> N
     if current is not None:
         kept = current.updated_at
         if kept.tzinfo is None:  # SQLite gives naive datetimes back
-            kept = kept.replace(tzinfo=timezone.utc)
+            kept = kept.replace(tzinfo=UTC)
         if kept > at:
             return
         conn.execute(f.update().where(where).values(data=data, updated_at=at))
@@ -351,7 +361,7 @@ def set_population_targets(assembly_id):
     targets = check_targets(body().get("population_targets"))
     with change() as conn:
         assembly_row(conn, assembly_id)
-        store_fact(conn, assembly_id, "population_targets", targets, datetime.now(timezone.utc))
+        store_fact(conn, assembly_id, "population_targets", targets, datetime.now(UTC))
         log_change(conn, "evaluation.population_targets", f"assembly:{assembly_id}",
                    {"features": sorted(targets)})
     return jsonify(assembly_id=assembly_id, population_targets=targets)

@@ -19,9 +19,20 @@ from services.common import auth
 from services.common.web import ApiError, json_body
 from services.recommendations import models as m
 from services.recommendations import tracking
-from services.recommendations.api import (LANGUAGES, OPERATORS, a_share, assembly_row, bilingual,
-                                          change, check_shares_add_up, ctx, language, log_change,
-                                          now, today)
+from services.recommendations.api import (
+    LANGUAGES,
+    OPERATORS,
+    a_share,
+    assembly_row,
+    bilingual,
+    change,
+    check_shares_add_up,
+    ctx,
+    language,
+    log_change,
+    now,
+    today,
+)
 
 bp = Blueprint("public", __name__, template_folder="templates")
 

@@ -24,9 +24,18 @@ from sqlalchemy.exc import IntegrityError
 from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
-from services.recommendations.api import (OPERATORS, Refused, assembly_row,
-                                          bilingual, body, change, ctx, log_change, now,
-                                          text)
+from services.recommendations.api import (
+    OPERATORS,
+    Refused,
+    assembly_row,
+    bilingual,
+    body,
+    change,
+    ctx,
+    log_change,
+    now,
+    text,
+)
 
 bp = Blueprint("questionnaires", __name__)
 

@@ -6,8 +6,9 @@ out of the share, so that abstaining neither helps nor blocks a recommendation.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from services.common.web import ApiError
 

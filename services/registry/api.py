@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,8 +15,8 @@ from services.common.hookspecs import Recipient
 from services.common.web import ApiError, json_body
 from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested
 from services.registry import lottery, models, pool
-from services.registry.geography import municipalities, resolve_scope
 from services.registry.dispatch import event_ids
+from services.common.geography import municipalities, resolve_scope
 from services.registry.importer import ColumnMapping, MappingError, import_extract
 
 blueprint = Blueprint("registry_api", __name__)
@@ -31,7 +31,7 @@ def _ctx():
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _audit(conn, action: str, target: str, detail: dict | None = None) -> None:
@@ -435,7 +435,7 @@ def send_rollout(rollout_id):
                {"template_id": template_id, "invitations": len(ids)})
         # The requests are committed with the send, so a crash or a broker outage after the
         # commit cannot lose them; the outbox publishes them in batches of 1000.
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         for start in range(0, len(ids), 10_000):
             chunk = ids[start:start + 10_000]
             outbox.enqueue_many(conn, [events.new_event(

@@ -26,17 +26,20 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.common import events, logs, outbox, storage
 from services.common.hookspecs import DeliveryResult, InvitationChannel, Recipient
-from services.contracts.kleroterion.v1.registry_events_pb2 import (InvitationDelivered,
-                                                                    InvitationRequested)
+from services.contracts.kleroterion.v1.registry_events_pb2 import (
+    InvitationDelivered,
+    InvitationRequested,
+)
 from services.registry import models
 from services.registry.crypto import Sealer
 
@@ -61,7 +64,7 @@ SELECTED_CONTENT = {
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def event_ids(count: int) -> list[str]:

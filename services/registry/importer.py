@@ -14,16 +14,17 @@ import io
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import IO, Any, Mapping
+from datetime import UTC, date, datetime
+from typing import IO, Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from services.registry import models
 from services.registry.crypto import Sealer
-from services.registry.geography import municipalities
+from services.common.geography import municipalities
 
 REQUIRED = ("person_key", "name", "address", "postcode", "municipality_code", "birth_date", "sex")
 OPTIONAL = ("phone", "email", "digital_post_exempt", "language")
@@ -56,7 +57,7 @@ class ColumnMapping:
     person_key_format: str = "cpr"  # "cpr" (10 digits) or "opaque"
 
     @classmethod
-    def parse(cls, raw: Any) -> "ColumnMapping":
+    def parse(cls, raw: Any) -> ColumnMapping:
         if isinstance(raw, (str, bytes)):
             try:
                 raw = json.loads(raw)
@@ -338,6 +339,6 @@ def import_extract(conn: Connection, assembly_id: str, stream: IO[bytes], mappin
             return result
         conn.execute(models.extracts.insert().values(
             id=extract_id, assembly_id=assembly_id, row_count=result.rows,
-            sha256=result.sha256, imported_at=datetime.now(timezone.utc)))
+            sha256=result.sha256, imported_at=datetime.now(UTC)))
         result.extract_id = extract_id
     return result

@@ -8,14 +8,18 @@ import io
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.common import events, outbox, storage
-from services.contracts.kleroterion.v1.registry_events_pb2 import (FunnelCount, FunnelCounted,
-                                                                   InvitationRequested, PoolExported)
+from services.contracts.kleroterion.v1.registry_events_pb2 import (
+    FunnelCount,
+    FunnelCounted,
+    InvitationRequested,
+    PoolExported,
+)
 from services.registry import models
 from services.registry.dispatch import SELECTED_TEMPLATE
 
@@ -42,7 +46,7 @@ class TransitionError(ValueError):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_transition(current: str, wanted: str) -> None:
@@ -267,7 +271,7 @@ def statistics(conn: Connection, assembly_id: str) -> dict:
     def rate(d: dict) -> dict:
         return {**d, "response_rate": round(d["signed_up"] / d["invited"], 4) if d["invited"] else None}
 
-    from services.registry.geography import municipalities
+    from services.common.geography import municipalities
     names = municipalities()
     total_inv = sum(v["invited"] for v in by_municipality.values())
     total_sig = sum(v["signed_up"] for v in by_municipality.values())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -188,7 +188,7 @@ def register(code: str, answers: dict, available: bool, consent: bool, lang: str
         if errors:
             raise SignupError(errors)
         registrant_id = str(uuid.uuid4())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         features = {q["id"]: answers[q["id"]] for q in questions}
         try:
             with conn.begin_nested():
@@ -233,7 +233,7 @@ def answer_seat(code: str, answer, reason, lang: str) -> tuple[str, str]:
         # Guarded by the state read above: of two answers at once only one changes it.
         changed = conn.execute(r.update().where(r.c.id == row.registrant_id,
                                                 r.c.state == row.registrant_state)
-                               .values(state=answer, updated_at=datetime.now(timezone.utc)))
+                               .values(state=answer, updated_at=datetime.now(UTC)))
         if changed.rowcount != 1:
             raise SignupError([("code", t["seat_answered"])], 409)
         outbox.enqueue(conn, events.new_event(

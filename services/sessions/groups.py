@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
 
 REPEAT_WEIGHT = 6.0
 FEATURE_WEIGHT = 1.0

@@ -5,7 +5,7 @@ once per event id, with the events its change causes enqueued in the same transa
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.common import audit, events, storage
 from services.common.service import ServiceContext
@@ -39,7 +39,7 @@ def handle_event(ctx: ServiceContext, envelope) -> None:
             if not queries.assembly_exists(conn, assembly_id):
                 conn.execute(m.assemblies.insert().values(
                     id=assembly_id, name=payload.name or assembly_id, format=payload.format,
-                    seats=payload.seats, created_at=datetime.now(timezone.utc)))
+                    seats=payload.seats, created_at=datetime.now(UTC)))
         elif envelope.event_type == "panel_drawn":
             seats.seat_panel(conn, assembly_id, _drawn(payload.member_ids, payload.members),
                              [{"feature": q.feature, "value": q.value, "min": q.min, "max": q.max}

@@ -2,7 +2,7 @@
 audit entry of the change the request makes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -18,7 +18,7 @@ def ctx() -> ServiceContext:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def audit_change(conn, action: str, target: str, detail: dict | None = None) -> None:
@@ -49,4 +49,4 @@ def when(data: dict, name: str, tz: str) -> datetime:
         raise ApiError(name, f"not an ISO 8601 date-time: {raw!r}", 422) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-meta = sa.MetaData()
+metadata = sa.MetaData()
 
 assemblies = sa.Table(
-    "assemblies", meta,
+    "assemblies", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("format", sa.String(64), nullable=False),
@@ -15,7 +15,7 @@ assemblies = sa.Table(
 )
 
 sessions = sa.Table(
-    "sessions", meta,
+    "sessions", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("assembly_id", sa.String(64), nullable=False, index=True),
     sa.Column("title", sa.String(200), nullable=False),
@@ -29,7 +29,7 @@ sessions = sa.Table(
 )
 
 agenda_items = sa.Table(
-    "agenda_items", meta,
+    "agenda_items", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("session_id", sa.String(64), nullable=False, index=True),
     sa.Column("position", sa.Integer, nullable=False),
@@ -41,7 +41,7 @@ agenda_items = sa.Table(
 
 # Invited experts and stakeholders are public figures speaking in that role.
 guests = sa.Table(
-    "guests", meta,
+    "guests", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("session_id", sa.String(64), nullable=False, index=True),
     sa.Column("kind", sa.String(32), nullable=False),
@@ -51,7 +51,7 @@ guests = sa.Table(
 
 # status: substitute (on the reserve list), offered, confirmed, declined, withdrawn.
 members = sa.Table(
-    "members", meta,
+    "members", metadata,
     sa.Column("assembly_id", sa.String(64), primary_key=True),
     sa.Column("member_id", sa.String(64), primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),
@@ -65,7 +65,7 @@ members = sa.Table(
 )
 
 quotas = sa.Table(
-    "quotas", meta,
+    "quotas", metadata,
     sa.Column("assembly_id", sa.String(64), primary_key=True),
     sa.Column("feature", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(100), primary_key=True),
@@ -74,7 +74,7 @@ quotas = sa.Table(
 )
 
 attendance = sa.Table(
-    "attendance", meta,
+    "attendance", metadata,
     sa.Column("session_id", sa.String(64), primary_key=True),
     sa.Column("member_id", sa.String(64), primary_key=True),
     sa.Column("present", sa.Boolean, nullable=False),
@@ -84,7 +84,7 @@ attendance = sa.Table(
 
 # A vacancy no substitute on the list could fill: waiting for a top-up draw.
 vacancies = sa.Table(
-    "vacancies", meta,
+    "vacancies", metadata,
     sa.Column("assembly_id", sa.String(64), primary_key=True),
     sa.Column("vacated_by", sa.String(64), primary_key=True),
     sa.Column("before_session", sa.Integer, nullable=False),
@@ -92,7 +92,7 @@ vacancies = sa.Table(
 )
 
 group_constraints = sa.Table(
-    "group_constraints", meta,
+    "group_constraints", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("assembly_id", sa.String(64), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -101,7 +101,7 @@ group_constraints = sa.Table(
 )
 
 seatings = sa.Table(
-    "seatings", meta,
+    "seatings", metadata,
     sa.Column("agenda_item_id", sa.String(64), primary_key=True),
     sa.Column("member_id", sa.String(64), primary_key=True),
     sa.Column("assembly_id", sa.String(64), nullable=False, index=True),

@@ -7,7 +7,7 @@ the outbox relay of the service process sends it later when it is not.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from services.common import events, outbox
 from services.common.service import ServiceContext

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.common.hookspecs import AssemblyFormat
@@ -14,7 +14,7 @@ GUEST_KINDS = ("expert", "stakeholder")
 
 def utc(dt: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def hours(session: Mapping) -> float:
@@ -85,7 +85,7 @@ def _stamp(dt: datetime) -> str:
 
 def icalendar(assembly: Mapping, sessions: Sequence[Mapping], domain: str,
               now: datetime | None = None) -> bytes:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//kleroterion//sessions//DA",
              "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{_escape(assembly['name'])}"]
     for s in sessions:

@@ -5,8 +5,8 @@ transaction and returns the event payloads its change announces."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ ANSWERS = ("confirmed", "declined")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _features_json(features: Mapping[str, str]) -> str:

@@ -39,8 +39,8 @@ import itertools
 import json
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -367,7 +367,7 @@ def panel_index(lottery_sha256: str, seed: str, m: int) -> int:
     span = 1 << 256
     limit = span - span % m
     for counter in itertools.count():
-        msg = f"{DRAW_DOMAIN}\n{lottery_sha256}\n{seed_n}\n{counter}".encode("utf-8")
+        msg = f"{DRAW_DOMAIN}\n{lottery_sha256}\n{seed_n}\n{counter}".encode()
         v = int.from_bytes(hashlib.sha256(msg).digest(), "big")
         if v < limit:
             return v % m

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from services.common import storage
 from services.sortition.migrations import MIGRATIONS
 
-_meta = sa.MetaData()
+metadata = sa.MetaData()
 runs = sa.Table(
-    "sortition_runs", _meta,
+    "sortition_runs", metadata,
     sa.Column("run_id", sa.String(64), primary_key=True),
     sa.Column("assembly_id", sa.String(200)),
     sa.Column("created_at", sa.DateTime(timezone=True)),
@@ -51,7 +51,7 @@ class Run:
     substitutes: dict | None
 
     @classmethod
-    def from_row(cls, row) -> "Run":
+    def from_row(cls, row) -> Run:
         return cls(row.run_id, row.assembly_id, row.algorithm, row.pool_sha256, row.pool_json,
                    row.lottery_json, row.lottery_sha256, row.lottery_size, row.seed,
                    row.panel_index, tuple(json.loads(row.panel_json)) if row.panel_json else None,
@@ -70,7 +70,7 @@ class RunStore:
         """Store a computed run; ``drawn`` (seed, panel_index, panel_json, substitutes_json)
         records a draw made at once (a top-up), and ``conn`` joins the caller's transaction."""
         values = dict(
-            run_id=run_id, assembly_id=assembly_id, created_at=datetime.now(timezone.utc),
+            run_id=run_id, assembly_id=assembly_id, created_at=datetime.now(UTC),
             algorithm=algorithm, pool_sha256=pool_sha256, pool_json=pool_json,
             probabilities_json=json.dumps(probabilities), min_probability=min_probability,
             gini=gini, lottery_json=lottery_json.decode("utf-8"),
@@ -105,7 +105,7 @@ class RunStore:
         conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.seed.is_(None))
                      .values(seed=seed, panel_index=panel_index,
                              panel_json=json.dumps(list(panel_ids)),
-                             drawn_at=datetime.now(timezone.utc)))
+                             drawn_at=datetime.now(UTC)))
         return Run.from_row(conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first())
 
     def record_substitutes(self, run_id: str, substitutes: dict, *, conn) -> None:

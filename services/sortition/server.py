@@ -430,7 +430,7 @@ class SortitionServer:
         if self.port == 0:
             raise RuntimeError(f"KLERO_SORTITION_PORT: cannot listen on {settings.host}:{settings.port}")
 
-    def start(self) -> "SortitionServer":
+    def start(self) -> SortitionServer:
         self.server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

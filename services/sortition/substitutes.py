@@ -26,8 +26,8 @@ open seats, which then goes through the same published lottery and draw.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 

@@ -8,8 +8,8 @@ import pytest
 from services.common import events
 from services.common.bus import InProcessBus, MemoryAppliedEvents
 from services.common.handlers import EventHandlers, UnhandledEvent
-from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
+from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
 
 
 def _event(name: str) -> Envelope:

@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.hookspecs import (AssemblyFormat, DeliveryResult, DropoutPolicy, Invitation,
-                                       Recipient, ReportArtifact, hookimpl)
-from services.common.plugins import PluginError, PluginHost, RegionConfig
 from kleroterion.cli import main
+from services.common.hookspecs import (
+    AssemblyFormat,
+    DeliveryResult,
+    DropoutPolicy,
+    Invitation,
+    Recipient,
+    ReportArtifact,
+    hookimpl,
+)
+from services.common.plugins import PluginError, PluginHost, RegionConfig
 
 
 class EchoChannel:

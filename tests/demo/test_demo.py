@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from services import cli
 from demos import run
+from kleroterion import cli
 
 
 @pytest.mark.slow

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from chart_helpers import CHART, KUBE_VERSION, REGIONS, of_kind, run_helm, values_file
 
+from kleroterion.ops.topics import all_topics
 from services.common import events
 from services.common.plugins import PluginHost, RegionConfig
-from kleroterion.ops.topics import all_topics
 
 SERVICES = ("registry", "sortition", "sessions", "recommendations")
 # kubernetes-validate bundles only the built-in API; these CRD kinds are validated below

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import distributed_demo as dd
+from demos import distributed as dd
 
 
 @pytest.fixture(scope="session")

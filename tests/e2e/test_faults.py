@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services import distributed_demo as dd
+from demos import distributed as dd
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]

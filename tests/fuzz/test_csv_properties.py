@@ -5,17 +5,17 @@ loaders. Whatever the file, the only failure is the importer's own error naming 
 from __future__ import annotations
 
 import csv
-import os
 import io
 import itertools
 import json
+import os
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from registry_helpers import Api
+
 from services.common import audit
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost

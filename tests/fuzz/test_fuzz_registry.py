@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from fuzzing import fuzz_operation, load, operation_ids
 from registry_helpers import Api, ChannelPlugin, Outbox, extract, person_rows
+
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost
 from services.registry import app as registry_app

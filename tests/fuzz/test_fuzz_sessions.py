@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import pytest
-
 from fuzzing import fuzz_operation, load, operation_ids
+from sessions_support import (
+    assembly_created,
+    make_service,
+    panel_drawn,
+    session_body,
+    substitutes_drawn,
+)
+
 from services.sessions.openapi import document
-from sessions_support import (assembly_created, make_service, panel_drawn, session_body,
-                              substitutes_drawn)
 
 PANEL = [f"m{i:02d}" for i in range(1, 13)]
 

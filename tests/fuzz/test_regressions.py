@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from test_fuzz_registry import registry  # noqa: F401 - the module's fixture
 
 
@@ -25,9 +24,11 @@ def test_registry_signup_with_a_language_that_is_not_text(registry, language):  
 
 
 def test_sessions_composition_refuses_a_member_that_is_not_an_object():
-    from services.common.web import ApiError  # noqa: F401 - the refusal the API answers with
-    from sessions_support import make_service, panel_drawn, assembly_created
     import tempfile
+
+    from sessions_support import assembly_created, make_service, panel_drawn
+
+    from services.common.web import ApiError  # noqa: F401 - the refusal the API answers with
     svc = make_service(f"sqlite:///{tempfile.mkdtemp()}/s.sqlite3")
     svc.deliver(assembly_created())
     svc.deliver(panel_drawn(["m01", "m02"]))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rec_helpers import MEMBERS, Clock, InProcessBus, PanelDrawn, Service, Settings
 
 

@@ -8,9 +8,9 @@ from datetime import date
 from services.common import events
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost
+from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
 from services.recommendations import app as service
 from services.recommendations.settings import Settings
-from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
 
 # Re-exported for the test modules, which import what they need from here.
 __all__ = ["ASSEMBLY", "MEMBERS", "Clock", "InProcessBus", "PanelDrawn", "Service", "Settings"]

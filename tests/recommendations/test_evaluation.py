@@ -3,16 +3,20 @@ small cells suppressed, process, experience and impact, and the reports through 
 from datetime import date
 
 import pytest
+from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes
 
 from services.common import events
 from services.common.hookspecs import ReportSection, hookimpl
 from services.contracts.kleroterion.v1.registry_events_pb2 import FunnelCount, FunnelCounted
-from services.contracts.kleroterion.v1.sessions_events_pb2 import (CompositionCount, GuestHeard,
-                                                                   ProcessSummarised,
-                                                                   SessionHeld, SessionSummary)
+from services.contracts.kleroterion.v1.sessions_events_pb2 import (
+    CompositionCount,
+    GuestHeard,
+    ProcessSummarised,
+    SessionHeld,
+    SessionSummary,
+)
 from services.contracts.kleroterion.v1.sortition_events_pb2 import DistributionComputed
 from services.recommendations.evaluation import suppress
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes
 
 FUNNEL = FunnelCounted(population_total=10_000, invited_total=2_000, signed_up_total=100,
                        pool_version="v1", counts=[

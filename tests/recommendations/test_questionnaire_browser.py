@@ -1,9 +1,9 @@
 """The members' questionnaire page and the public evaluation report in headless Chromium."""
 import pytest
 import sqlalchemy as sa
+from rec_helpers import ASSEMBLY, codes
 
 from services.recommendations import models as m
-from rec_helpers import ASSEMBLY, codes
 
 
 @pytest.mark.browser

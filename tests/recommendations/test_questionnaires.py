@@ -1,10 +1,10 @@
 """Anonymous evaluation questionnaires: once per respondent, nothing linking an answer to a
 member, results only from enough answers, clear refusals that write nothing."""
 import sqlalchemy as sa
+from rec_helpers import ASSEMBLY, MEMBERS, codes
 
 from services.contracts.kleroterion.v1.sessions_events_pb2 import MemberWithdrew
 from services.recommendations import models as m
-from rec_helpers import ASSEMBLY, MEMBERS, codes
 
 
 def _questionnaire(svc, **body):

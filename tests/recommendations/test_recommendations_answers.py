@@ -4,8 +4,9 @@ import io
 import json
 from datetime import date
 
+from rec_helpers import ASSEMBLY, adopt, codes, draft, vote, voting_round
+
 from services.contracts.kleroterion.v1.sessions_events_pb2 import SessionHeld
-from rec_helpers import ASSEMBLY, adopt, draft, vote, voting_round, codes
 
 
 def _handover(svc, **extra):
@@ -139,8 +140,9 @@ def test_open_data_json_and_csv(svc):
 
 
 def test_state_survives_a_restart(make_service, tmp_path):
-    from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
     from rec_helpers import MEMBERS
+
+    from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
     svc = make_service()
     svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
     svc.publish(SessionHeld(session_id="s1", hours=6, present=8, seated=8))

@@ -2,7 +2,6 @@
 from datetime import date
 
 import pytest
-
 from rec_helpers import ASSEMBLY, adopt
 
 

@@ -1,16 +1,16 @@
 """Events through the shared outbox: a committed change always gets its event, across a
 broker outage, a restart, and the move from the service's own rec_outbox (migration 2)."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from rec_helpers import ASSEMBLY, MEMBERS, PanelDrawn, Settings, adopt
 
 from services.common import events, outbox, storage
 from services.common.bus import InProcessBus
 from services.contracts.kleroterion.v1.recommendations_events_pb2 import AnswerRecorded
 from services.recommendations.migrations import MIGRATIONS
-from rec_helpers import ASSEMBLY, MEMBERS, PanelDrawn, Settings, adopt
 
 
 class FlakyBus(InProcessBus):
@@ -99,7 +99,7 @@ def _check_migration_2(tmp_path, make_service, database_url):
     rec_outbox = sa.table("rec_outbox", sa.column("id"), sa.column("event_id"),
                           sa.column("envelope"), sa.column("created_at"),
                           sa.column("published_at"))
-    t0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
     with engine.begin() as conn:
         # Ids out of insertion order: the order to keep is the id order.
         for rid, env, published in [(5, envelopes[3], None), (1, envelopes[0], t0),

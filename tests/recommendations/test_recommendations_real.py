@@ -2,12 +2,11 @@
 import uuid
 
 import pytest
-import sqlalchemy as sa
+from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 from services.common import audit, events
 from services.common.bus import KafkaBus, KafkaConfig
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 
 @pytest.mark.postgres

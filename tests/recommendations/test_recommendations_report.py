@@ -3,8 +3,9 @@ import base64
 import re
 import zlib
 
-from services.contracts.kleroterion.v1.sessions_events_pb2 import SessionHeld
 from rec_helpers import ASSEMBLY, adopt
+
+from services.contracts.kleroterion.v1.sessions_events_pb2 import SessionHeld
 
 REPORT_INPUT = {
     "title": {"da": "Borgersamling om klima", "en": "Citizens' assembly on climate"},
@@ -83,6 +84,7 @@ def test_released_report_is_public_and_linked(svc):
     import csv
     import io
     import json
+
     from services.common import audit
 
     rec_id, _ = adopt(svc, "Flere cykelstier")

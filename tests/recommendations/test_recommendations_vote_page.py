@@ -4,10 +4,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from rec_helpers import MEMBERS, codes, draft, voting_round
 
 from services.common import audit
 from services.recommendations import models
-from rec_helpers import MEMBERS, codes, draft, voting_round
 
 
 def _open(svc, present=MEMBERS):

@@ -1,11 +1,11 @@
 """Support votes: who may vote, once, secretly, on the scale; the tally and threshold."""
 import sqlalchemy as sa
+from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 from services.common import audit
 from services.contracts.kleroterion.v1.sessions_events_pb2 import MemberWithdrew, SeatFilled
 from services.recommendations import models
 from services.recommendations.scale import DEFAULT_SCALE, tally
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 
 def _state(svc, round_id):

@@ -2,12 +2,9 @@
 same database to simulate a restart."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
-import sqlalchemy as sa
-
 from registry_helpers import ChannelPlugin, Outbox
+
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost
 from services.registry import app as registry_app

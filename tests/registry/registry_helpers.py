@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 
-
 from services.common.hookspecs import DeliveryResult, Invitation, hookimpl
 
 MAPPING = {"columns": {"person_key": "CPR", "name": "Navn", "address": "Adresse",

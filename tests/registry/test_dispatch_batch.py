@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-
 from registry_helpers import Api, Outbox, extract, person_rows
+
 from services.common.hookspecs import DeliveryResult
 from services.registry import dispatch, models
 

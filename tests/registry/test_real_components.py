@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-
 from registry_helpers import Api, Outbox, extract, person_rows
+
 from services.common.bus import KafkaBus, KafkaConfig
 from services.registry import models
 

@@ -9,18 +9,15 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+from registry_helpers import MAPPING, Api, Outbox, extract, person_rows
 
-from services.common import audit
+from services.common import audit, events
 from services.common.hookspecs import DeliveryResult
 from services.common.settings import SettingsError
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn, SubstitutesDrawn
-from services.common import events
-from services.registry import lottery, models
-from services.registry.geography import municipalities, resolve_scope
+from services.registry import crypto, lottery, models
+from services.common.geography import municipalities, resolve_scope
 from services.registry.settings import Settings
-from services.registry import crypto
-
-from registry_helpers import MAPPING, Api, Outbox, extract, person_rows
 
 
 def setup(make_registry, *channels, n=60, **kw):

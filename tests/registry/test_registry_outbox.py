@@ -3,8 +3,8 @@ together, so a broker that is away (or a crash after the commit) loses nothing."
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from registry_helpers import Api, Outbox, extract, person_rows
+
 from services.common import events
 from services.common.bus import InProcessBus
 from services.common.outbox import event_outbox

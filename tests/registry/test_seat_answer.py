@@ -7,8 +7,8 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-
 from registry_helpers import Api, Outbox, extract, person_rows
+
 from services.common import events
 from services.common.outbox import event_outbox
 from services.contracts.kleroterion.v1.sessions_events_pb2 import MemberResponded, SeatOffered

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from registry_helpers import Api, extract, person_rows
+
 from services.registry import models
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from sessions_support import make_service
 
 

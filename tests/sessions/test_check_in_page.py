@@ -3,7 +3,6 @@ attendance API shows them present."""
 from __future__ import annotations
 
 import pytest
-
 from sessions_support import assembly_created, panel_drawn, session_body
 
 PANEL = [f"p{i:02d}" for i in range(6)]

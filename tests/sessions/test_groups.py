@@ -6,8 +6,15 @@ from itertools import combinations
 
 import pytest
 
-from services.sessions.groups import (Constraint, GroupingError, assign_round, pair_stats,
-                                      plan_rounds, random_rounds, table_sizes)
+from services.sessions.groups import (
+    Constraint,
+    GroupingError,
+    assign_round,
+    pair_stats,
+    plan_rounds,
+    random_rounds,
+    table_sizes,
+)
 
 
 def people(n, seed=3):

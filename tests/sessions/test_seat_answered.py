@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
+from sessions_support import assembly_created, panel_drawn, substitutes_drawn
 
 from services.common import audit, events
 from services.contracts.kleroterion.v1.registry_events_pb2 import SeatAnswered
-from sessions_support import assembly_created, panel_drawn, substitutes_drawn
 
 PANEL = [f"p{i:02d}" for i in range(12)]
 

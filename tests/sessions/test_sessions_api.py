@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sessions_support import (
+    assembly_created,
+    make_service,
+    panel_drawn,
+    session_body,
+    substitutes_drawn,
+)
 
 from services.common import audit
-from sessions_support import (assembly_created, make_service, panel_drawn, session_body,
-                              substitutes_drawn)
 
 PANEL = [f"p{i:02d}" for i in range(12)]
 

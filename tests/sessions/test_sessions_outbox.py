@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+from sessions_support import assembly_created, make_service, panel_drawn, substitutes_drawn
+
 from services.common import events
 from services.common.bus import InProcessBus
 from services.sessions import handlers
-from sessions_support import assembly_created, make_service, panel_drawn, substitutes_drawn
 
 PANEL = [f"p{i:02d}" for i in range(12)]
 FEATURES = {**{m: {"sex": "female" if i < 6 else "male"} for i, m in enumerate(PANEL)},

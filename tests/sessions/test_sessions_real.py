@@ -6,12 +6,16 @@ import time
 import uuid
 
 import pytest
-import sqlalchemy as sa
+from sessions_support import (
+    assembly_created,
+    make_service,
+    panel_drawn,
+    session_body,
+    substitutes_drawn,
+)
 
 from services.common import audit, events
 from services.common.bus import KafkaBus, KafkaConfig
-from sessions_support import (assembly_created, make_service, panel_drawn, session_body,
-                              substitutes_drawn)
 
 PANEL = [f"p{i:02d}" for i in range(12)]
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from sortition_support import start_server
 
 from services.common.bus import InProcessBus
-from sortition_support import start_server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import json
 
-from services import cli
+from kleroterion import cli
 from services.sortition import draw as drawing
 
 

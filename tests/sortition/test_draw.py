@@ -7,13 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from sortition_support import small_instance
 
 from services.sortition import draw as drawing
 from services.sortition.engine.distribution import compute_distribution
 from services.sortition.engine.model import Distribution, FairnessStats
 from services.sortition.substitutes import panel_problems
-
-from sortition_support import small_instance
 
 
 @pytest.fixture(scope="module")

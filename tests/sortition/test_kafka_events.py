@@ -4,12 +4,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sortition_support import pool_message, small_instance, start_server
 
 from services.common import events
 from services.common.bus import KafkaBus, KafkaConfig
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
-
-from sortition_support import pool_message, small_instance, start_server
 
 
 @pytest.mark.kafka

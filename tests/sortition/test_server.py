@@ -8,6 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from sortition_support import pool_message, small_instance, start_server
 
 from services.common import events
 from services.common.bus import InProcessBus
@@ -16,8 +17,6 @@ from services.sortition import draw as drawing
 from services.sortition.engine.csvio import load_instance
 from services.sortition.server import FEASIBILITY_TRAILER, SERVICE_NAME
 from services.sortition.substitutes import panel_problems
-
-from sortition_support import pool_message, small_instance, start_server
 
 
 def _compute(stub, instance, **kw):

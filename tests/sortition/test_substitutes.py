@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sortition_support import small_instance
 
 from services.sortition import draw as drawing
 from services.sortition.engine.distribution import compute_distribution
 from services.sortition.engine.model import InstanceError
-from services.sortition.substitutes import (draw_substitutes, next_substitute, panel_problems,
-                                            suitability, top_up_instance)
-
-from sortition_support import small_instance
+from services.sortition.substitutes import (
+    draw_substitutes,
+    next_substitute,
+    panel_problems,
+    suitability,
+    top_up_instance,
+)
 
 
 def _drawn_panel(inst, seed="public seed"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from sortition_support import pool_message, start_server
+
 from services.common import events
 from services.common.bus import InProcessBus
 from services.contracts.kleroterion.v1 import platform_events_pb2
@@ -13,8 +15,6 @@ from services.sessions import app as sessions_app
 from services.sessions.settings import Settings as SessionsSettings
 from services.sortition import draw as drawing
 from services.sortition.engine.model import Instance, Person, Quota
-
-from sortition_support import pool_message, start_server
 
 
 def tight_instance() -> Instance:

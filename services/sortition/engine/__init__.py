@@ -11,15 +11,30 @@ Public API::
     verify_distribution(instance, distribution) -> list[str]
 """
 from .csvio import (
-    load_instance, load_people, load_quotas, write_people, write_quotas, write_remaining,
+    load_instance,
+    load_people,
+    load_quotas,
+    write_people,
+    write_quotas,
+    write_remaining,
     write_selected,
 )
 from .distribution import (
-    ALGORITHMS, check_certificate, compute_distribution, fairness_stats, verify_distribution,
+    ALGORITHMS,
+    check_certificate,
+    compute_distribution,
+    fairness_stats,
+    verify_distribution,
 )
 from .feasibility import FeasibilityReport, QuotaChange, apply_relaxation, check_feasibility
 from .model import (
-    Certificate, Distribution, FairnessStats, Instance, InstanceError, Person, Quota,
+    Certificate,
+    Distribution,
+    FairnessStats,
+    Instance,
+    InstanceError,
+    Person,
+    Quota,
 )
 from .problem import SolveCancelled
 from .validation import validate_instance

@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .model import Instance, InstanceError, Person, Quota
 

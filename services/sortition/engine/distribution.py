@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import highspy
 import numpy as np
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .expand import expand
+
 # imported with the engine, not inside the first solve: it brings scipy's linear algebra
 from .leximin import ColumnGeneration
 from .model import Certificate, Distribution, FairnessStats, Instance, InstanceError

@@ -6,8 +6,8 @@ addressed by their position in ``Instance.people``; ids are the pool's pseudonym
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 

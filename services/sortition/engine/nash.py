@@ -10,8 +10,8 @@ are first found by leximin rounds at level 0 and kept at probability 0.
 """
 from __future__ import annotations
 
-import numpy as np
 import highspy
+import numpy as np
 
 from ._highs import INF, quiet_highs
 from .leximin import ColumnGeneration, TypeSolution

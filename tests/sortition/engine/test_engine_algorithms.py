@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from helpers_engine import crossed, two_groups
+
 from services.sortition.engine import compute_distribution, verify_distribution
 
 

@@ -1,8 +1,15 @@
 import pytest
 
 from services.sortition.engine import (
-    InstanceError, Person, Quota, load_instance, load_quotas, write_people, write_quotas,
-    write_remaining, write_selected,
+    InstanceError,
+    Person,
+    Quota,
+    load_instance,
+    load_quotas,
+    write_people,
+    write_quotas,
+    write_remaining,
+    write_selected,
 )
 from services.sortition.engine.csvio import load_people
 

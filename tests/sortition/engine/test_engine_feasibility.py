@@ -1,11 +1,18 @@
 import time
 
 import pytest
-
 from helpers_engine import people
+
 from services.sortition.engine import (
-    Instance, InstanceError, Quota, QuotaChange, apply_relaxation, check_feasibility,
-    compute_distribution, load_instance, verify_distribution,
+    Instance,
+    InstanceError,
+    Quota,
+    QuotaChange,
+    apply_relaxation,
+    check_feasibility,
+    compute_distribution,
+    load_instance,
+    verify_distribution,
 )
 
 

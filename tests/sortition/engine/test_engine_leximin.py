@@ -1,9 +1,13 @@
 import numpy as np
 import pytest
-
 from helpers_engine import crossed, households, two_groups
+
 from services.sortition.engine import (
-    SolveCancelled, check_certificate, compute_distribution, load_instance, verify_distribution,
+    SolveCancelled,
+    check_certificate,
+    compute_distribution,
+    load_instance,
+    verify_distribution,
 )
 from services.sortition.engine.model import Instance, Quota
 

@@ -3,14 +3,13 @@ interior point LP, the reduction to a basic lottery, and the answer against brut
 import highspy
 import numpy as np
 import pytest
+from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 from services.sortition.engine.face_sampling import FaceSampler
 from services.sortition.engine.leximin import ColumnGeneration
 from services.sortition.engine.lottery_ipm import basic_lottery, solve_lottery_lp
 from services.sortition.engine.pricing import Pricer
 from services.sortition.engine.problem import compile_instance
-
-from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 
 def _face_of_fractional_leximin(problem):

@@ -34,6 +34,12 @@ def municipalities() -> dict[int, Municipality]:
                 for r in csv.DictReader(f)}
 
 
+@functools.cache
+def place_names() -> dict[str, str]:
+    """Municipality names by code as text (``"101"`` -> ``"København"``), for reports."""
+    return {str(code): m.name for code, m in municipalities().items()}
+
+
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFC", text).casefold().strip()
     for prefix in ("region ", "regions "):
