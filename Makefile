@@ -26,8 +26,14 @@ demo: $(STAMP) ## Run the main job on embedded defaults (SQLite, in-process bus)
 	$(VENV)/bin/kleroterion demo
 
 .PHONY: test
-test: $(STAMP) ## Start Apache Kafka and PostgreSQL, run the whole test suite, stop them
+test: $(STAMP) ## Lint and type-check, start Apache Kafka and PostgreSQL, run the whole test suite, stop them
+	$(MAKE) --no-print-directory lint
 	bash tools/test.sh
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and mypy, as configured in pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 .PHONY: test-quick
 test-quick: $(STAMP) ## Tests that need no real component (Kafka/PostgreSQL tests are skipped)

@@ -27,10 +27,10 @@ import sqlalchemy as sa
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from services.common.geography import municipalities  # noqa: E402
 from services.common.hookspecs import DeliveryResult, Invitation, hookimpl  # noqa: E402
 from services.common.plugins import PluginHost  # noqa: E402
 from services.registry import app as registry_app  # noqa: E402
-from services.common.geography import municipalities  # noqa: E402
 from services.registry.importer import ColumnMapping, import_extract  # noqa: E402
 from services.registry.settings import Settings  # noqa: E402
 
@@ -77,7 +77,8 @@ class Outbox:
         return True
 
     def render(self, r, template, assembly):
-        return Invitation("outbox", r, template["subject"], template["body"], assembly["signup_url"])
+        return Invitation("outbox", r, template["subject"], template["body"],
+                          assembly["signup_url"])
 
     def send(self, invitation):
         with self.lock:

@@ -92,7 +92,8 @@ def multipart(fields: dict[str, tuple[str | None, bytes]]) -> tuple[bytes, str]:
         disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
         parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
                      + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def prepare(port: int, token: str, invitations: int) -> tuple[str, list[str]]:
@@ -102,7 +103,8 @@ def prepare(port: int, token: str, invitations: int) -> tuple[str, list[str]]:
         "id": "bench", "name": "Bench assembly", "questions": QUESTIONS,
         "session_dates": ["2030-03-01", "2030-03-15"]})
     assert status == 201, body
-    data, ctype = multipart({"file": ("extract.csv", extract(invitations)), "mapping": (None, json.dumps(
+    data, ctype = multipart({"file": ("extract.csv", extract(invitations)),
+                             "mapping": (None, json.dumps(
         {"columns": {"person_key": "cpr", "name": "name", "address": "address",
                      "postcode": "postcode", "municipality_code": "kommunekode",
                      "birth_date": "birth_date", "sex": "sex"}}).encode())})
@@ -160,7 +162,8 @@ def run_clients(port: int, codes: list[str], clients: int, seconds: float):
                     break
             try:
                 kind = "form_html" if (n + turn) % 2 else "form"
-                path = f"/signup?code={code}" if kind == "form_html" else f"/api/public/signup/{code}"
+                path = (f"/signup?code={code}" if kind == "form_html"
+                        else f"/api/public/signup/{code}")
                 t0 = time.perf_counter()
                 status, _ = c.request("GET", path)
                 mine_lat[kind].append(time.perf_counter() - t0)
@@ -209,8 +212,10 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--clients", type=int, default=int(os.environ.get("BENCH_SIGNUP_CLIENTS", 200)))
-    p.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SIGNUP_SECONDS", 60)))
+    p.add_argument("--clients", type=int,
+                   default=int(os.environ.get("BENCH_SIGNUP_CLIENTS", 200)))
+    p.add_argument("--seconds", type=float,
+                   default=float(os.environ.get("BENCH_SIGNUP_SECONDS", 60)))
     p.add_argument("--invitations", type=int,
                    default=int(os.environ.get("BENCH_SIGNUP_INVITATIONS", 30000)),
                    help="codes to prepare (more than the run can use)")

@@ -30,7 +30,8 @@ SYNTHETIC = [("synthetic_815_36_5f", 815, 36, 5, 1), ("synthetic_5000_99_7f", 50
 
 
 def shared_dir() -> pathlib.Path:
-    return pathlib.Path(os.environ.get("KLERO_SHARED_INSTANCES", REPO.parent / "shared" / "instances"))
+    default = REPO.parent / "shared" / "instances"
+    return pathlib.Path(os.environ.get("KLERO_SHARED_INSTANCES", default))
 
 
 def _files(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path] | None:
@@ -68,7 +69,8 @@ def instances(work: pathlib.Path, only: list[str], synthetic: bool):
             _write_synthetic(folder, n, k, nf, seed)
             files = _files(folder)
             if files is None:
-                raise SystemExit(f"write_synthetic wrote no categories.csv/respondents.csv in {folder}")
+                raise SystemExit("write_synthetic wrote no categories.csv/respondents.csv "
+                                 f"in {folder}")
             yield name, files[0], files[1], k
 
 
@@ -105,7 +107,8 @@ def _fmt(v, spec):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=[], help="instance names to run")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--no-synthetic", action="store_true")
@@ -113,7 +116,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=pathlib.Path, help="also write the rows as JSON")
     args = parser.parse_args(argv)
     header = (f"{'instance':<22} {'n':>5} {'k':>4} {'leximin s':>10} {'maximin s':>10} "
-              f"{'ref s':>9} {'ratio':>7} {'our min':>9} {'ref min':>9} {'our Gini':>9} {'peak MB':>8}")
+              f"{'ref s':>9} {'ratio':>7} {'our min':>9} {'ref min':>9} {'our Gini':>9} "
+              f"{'peak MB':>8}")
     print(header)
     print("-" * len(header), flush=True)
     rows = []
@@ -125,7 +129,8 @@ def main(argv=None) -> int:
             mm = run_ours((cats, resp, k), "maximin")
             ref = ({"error": "skipped"} if args.skip_reference
                    else run_reference(inst, work, name, args.reference_timeout))
-            ratio = (ref["seconds"] / lex["seconds"]) if "seconds" in ref and lex["seconds"] > 0 else None
+            ratio = ((ref["seconds"] / lex["seconds"])
+                     if "seconds" in ref and lex["seconds"] > 0 else None)
             row = {"instance": name, "n": len(inst.people), "k": k, "ours_leximin": lex,
                    "ours_maximin": mm, "reference_maximin": ref, "ratio_ref_over_leximin": ratio}
             rows.append(row)

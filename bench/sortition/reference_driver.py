@@ -41,7 +41,7 @@ def main() -> int:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}))
         return 0
     marginal = {pid: 0.0 for pid, _ in people.items()} if hasattr(people, "items") else {}
-    for committee, p in zip(committees, probs):
+    for committee, p in zip(committees, probs, strict=True):
         for pid in committee:
             marginal[pid] = marginal.get(pid, 0.0) + p
     ids = [row["id"] for row in p_body]

@@ -75,16 +75,18 @@ def run_ours(instance, algorithm: str = "leximin", *, tolerance: float = 1e-6,
         out = _measure(cats, resp, seats, algorithm, tolerance)
     else:
         code = ("import json,sys; from bench.sortition.run_ours import _measure; "
-                "print(json.dumps(_measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], "
+                "print(json.dumps(_measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), "
+                "sys.argv[4], "
                 "float(sys.argv[5]))))")
         try:
-            proc = subprocess.run([sys.executable, "-c", code, str(cats), str(resp), str(seats), algorithm,
-                                   str(tolerance)], cwd=REPO, capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run([sys.executable, "-c", code, str(cats), str(resp), str(seats),
+                                   algorithm, str(tolerance)], cwd=REPO, capture_output=True,
+                                  text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"instance": name, "algorithm": algorithm, "error": f"timeout after {timeout} s"}
         if proc.returncode != 0:
-            return {"instance": name, "algorithm": algorithm, "error": proc.stderr.strip().splitlines()[-1:]}
+            return {"instance": name, "algorithm": algorithm,
+                    "error": proc.stderr.strip().splitlines()[-1:]}
         out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["instance"] = name
     return out
@@ -116,7 +118,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     rows = []
-    header = f"{'instance':<24}{'n':>6}{'k':>5}  {'algorithm':<9}{'seconds':>9}{'min prob':>10}{'gini':>8}{'peak MB':>9}"
+    header = (f"{'instance':<24}{'n':>6}{'k':>5}  {'algorithm':<9}{'seconds':>9}{'min prob':>10}"
+              f"{'gini':>8}{'peak MB':>9}")
     print(header)
     print("-" * len(header))
     for d in instances(Path(args.cache), only):
@@ -127,7 +130,8 @@ def main(argv=None):
                 print(f"{r['instance']:<24} {alg:<9} ERROR {r['error']}")
                 continue
             print(f"{r['instance']:<24}{r['n']:>6}{r['k']:>5}  {alg:<9}{r['seconds']:>9.2f}"
-                  f"{r['min_probability']:>10.4f}{r['gini']:>8.3f}{r['peak_memory_mb']:>9.0f}", flush=True)
+                  f"{r['min_probability']:>10.4f}{r['gini']:>8.3f}{r['peak_memory_mb']:>9.0f}",
+                  flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return rows

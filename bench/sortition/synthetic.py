@@ -34,7 +34,7 @@ def generate(n: int, k: int, n_features: int, seed: int):
     rng = np.random.default_rng(seed)
     feats = FEATURES[:n_features]
     columns = []
-    for name, values, shares, bias in feats:
+    for _name, values, shares, bias in feats:
         p = np.array(shares) * np.array(bias)
         p /= p.sum()
         columns.append(rng.choice(len(values), size=n, p=p))
@@ -43,15 +43,16 @@ def generate(n: int, k: int, n_features: int, seed: int):
         flip = (columns[1] == 0) & (columns[2] == 3) & (rng.random(n) < 0.4)
         columns[2][flip] = 1
     quotas = []
-    for (name, values, shares, _), col in zip(feats, columns):
+    for (name, values, shares, _), col in zip(feats, columns, strict=True):
         have = np.bincount(col, minlength=len(values))
-        for v, (value, share) in enumerate(zip(values, shares)):
+        for v, (value, share) in enumerate(zip(values, shares, strict=True)):
             target = share * k
             lo = int(np.floor(target * 0.9))
             hi = int(np.ceil(target * 1.1))
             lo = min(lo, int(have[v]))
             quotas.append((name, value, lo, max(hi, lo)))
-    rows = [[f"s{i:06d}"] + [feats[f][1][columns[f][i]] for f in range(n_features)] for i in range(n)]
+    rows = [[f"s{i:06d}"] + [feats[f][1][columns[f][i]] for f in range(n_features)]
+            for i in range(n)]
     return quotas, rows, [f[0] for f in feats]
 
 

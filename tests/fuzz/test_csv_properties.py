@@ -25,7 +25,8 @@ from services.registry.settings import Settings
 from services.sortition.engine.csvio import load_instance, load_people, load_quotas
 from services.sortition.engine.model import InstanceError
 
-SETTINGS = settings(max_examples=int(os.environ.get("KLERO_CSV_EXAMPLES", "40")), derandomize=True, deadline=None, database=None,
+SETTINGS = settings(max_examples=int(os.environ.get("KLERO_CSV_EXAMPLES", "40")),
+                    derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck),
                     phases=[Phase.explicit, Phase.reuse, Phase.generate])
 COLUMNS = ["CPR", "Navn", "Adresse", "Postnr", "Kommune", "Foedt", "Koen", "Email"]
@@ -82,7 +83,8 @@ def encode(rows: list[list[str]], delimiter: str, encoding: str, header=COLUMNS)
 def upload(api, data: bytes, *, delimiter=";", encoding="utf-8", columns=None):
     assembly_id = f"x{next(keys)}"
     api.assembly(assembly_id)
-    mapping = {"columns": columns or dict(zip(FIELDS, COLUMNS)), "delimiter": delimiter,
+    mapping = {"columns": columns or dict(zip(FIELDS, COLUMNS, strict=True)),
+               "delimiter": delimiter,
                "encoding": "utf-8" if encoding == "utf-8-sig" else encoding}
     return api.upload(assembly_id, data, mapping=mapping)
 
@@ -169,7 +171,7 @@ def test_odd_files_are_refused_with_the_field_named(registry, rows, data):
                     st.one_of(st.none(), st.integers(), st.text(max_size=8),
                               st.dictionaries(st.sampled_from(FIELDS + ["x"]),
                                               st.one_of(st.text(max_size=6), st.integers())),
-                              st.just(dict(zip(FIELDS, COLUMNS)))), max_size=5)))
+                              st.just(dict(zip(FIELDS, COLUMNS, strict=True)))), max_size=5)))
 def test_any_mapping_is_refused_by_name_or_used(registry, mapping):
     api, ctx = registry
     assembly_id = f"x{next(keys)}"
@@ -177,7 +179,8 @@ def test_any_mapping_is_refused_by_name_or_used(registry, mapping):
     before = counts(ctx)
     r = api.client.post(f"/api/assemblies/{assembly_id}/extracts", headers=api.headers,
                         data={"file": (io.BytesIO(encode([], ";", "utf-8")), "e.csv"),
-                              "mapping": mapping if isinstance(mapping, str) else json.dumps(mapping)},
+                              "mapping": (mapping if isinstance(mapping, str)
+                                          else json.dumps(mapping))},
                         content_type="multipart/form-data")
     assert_refused_naming_the_field(r)  # no rows: never a 201
     assert counts(ctx)[:2] == before[:2]
