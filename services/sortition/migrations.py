@@ -1,4 +1,7 @@
-"""Schema of the sortition service's own database."""
+"""How the sortition service's own database got its schema: frozen history, written out
+with Alembic operations and never built from ``models.py`` (the one source of the schema).
+A change to the schema is a new migration here and the same change in ``models.py``;
+``tests/common/test_schema_drift.py`` fails when the two disagree."""
 from __future__ import annotations
 
 import sqlalchemy as sa
