@@ -13,7 +13,7 @@ def bus():
 
 
 @pytest.fixture
-def running(tmp_path, bus):
+def sortition(tmp_path, bus):
     r = start_server(tmp_path, bus)
     yield r
     r.close()

@@ -15,12 +15,12 @@ from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 def test_panel_drawn_reaches_kafka(kafka_bootstrap, tmp_path):
     prefix = f"t{uuid.uuid4().hex[:10]}"   # topics of this test only
     bus = KafkaBus(KafkaConfig(bootstrap_servers=(kafka_bootstrap,)), prefix=prefix, partitions=1)
-    running = start_server(tmp_path, bus)
+    sortition = start_server(tmp_path, bus)
     try:
-        updates = list(running.stub.ComputeDistribution(pb.ComputeDistributionRequest(
+        updates = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
             assembly_id="asm-kafka", pool=pool_message(small_instance())), timeout=60))
         run_id = updates[-1].result.run_id
-        drawn = running.stub.DrawPanel(pb.DrawPanelRequest(run_id=run_id, seed="9 9 9"), timeout=60)
+        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=run_id, seed="9 9 9"), timeout=60)
         records = bus.read_topic(events.topic_for("panel_drawn", prefix), timeout=20)
         (envelope,) = [events.decode(r.value) for r in records]
         assert envelope.assembly_id == "asm-kafka" and envelope.producer == "sortition"
@@ -31,5 +31,5 @@ def test_panel_drawn_reaches_kafka(kafka_bootstrap, tmp_path):
         assert all(set(m.features) == {"gender", "age"} for m in envelope.panel_drawn.members)
         assert len(envelope.panel_drawn.quotas) == 5
     finally:
-        running.close()
+        sortition.close()
         bus.close()

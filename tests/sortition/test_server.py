@@ -30,15 +30,15 @@ def _events(bus, event_type):
     return [events.decode(r.value) for r in bus.read_topic(topic)]
 
 
-def test_health_reports_serving(running):
-    stub = health_pb2_grpc.HealthStub(running.channel)
+def test_health_reports_serving(sortition):
+    stub = health_pb2_grpc.HealthStub(sortition.channel)
     for service in ("", SERVICE_NAME):
         reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_lists_the_service(running):
-    stub = reflection_pb2_grpc.ServerReflectionStub(running.channel)
+def test_reflection_lists_the_service(sortition):
+    stub = reflection_pb2_grpc.ServerReflectionStub(sortition.channel)
     replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
                                         timeout=5)
     names = {s.name for r in replies for s in r.list_services_response.service}
@@ -46,24 +46,24 @@ def test_reflection_lists_the_service(running):
     assert "grpc.health.v1.Health" in names
 
 
-def test_check_feasibility_feasible_and_infeasible(running):
+def test_check_feasibility_feasible_and_infeasible(sortition):
     inst = small_instance()
-    ok = running.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool_message(inst)), timeout=30)
+    ok = sortition.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool_message(inst)), timeout=30)
     assert ok.feasible
     assert len(ok.example_panel) == inst.seats
 
     pool = pool_message(inst)
     pool.quotas[0].min, pool.quotas[0].max = 7, 8   # f >= 7 and m >= 4 cannot fit 10 seats
     pool.quotas[0].min_flex = 5
-    bad = running.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool), timeout=30)
+    bad = sortition.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool), timeout=30)
     assert not bad.feasible
     assert {(c.feature, c.value) for c in bad.conflicting} >= {("gender", "f")}
     assert bad.relaxation_found and bad.relaxation
 
 
-def test_compute_distribution_streams_progress_then_result(running, bus):
+def test_compute_distribution_streams_progress_then_result(sortition, bus):
     inst = small_instance()
-    updates = _compute(running.stub, inst)
+    updates = _compute(sortition.stub, inst)
     kinds = [u.WhichOneof("update") for u in updates]
     assert kinds[-1] == "result" and kinds.count("result") == 1
     progress = [u.progress for u in updates[:-1]]
@@ -100,20 +100,20 @@ def test_compute_distribution_streams_progress_then_result(running, bus):
     (lambda r: setattr(r, "algorithm", "best"), "algorithm"),
     (lambda r: setattr(r, "assembly_id", ""), "assembly_id"),
 ])
-def test_bad_requests_name_the_field(running, mutate, field):
+def test_bad_requests_name_the_field(sortition, mutate, field):
     request = pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(small_instance()))
     mutate(request)
     with pytest.raises(grpc.RpcError) as err:
-        list(running.stub.ComputeDistribution(request, timeout=30))
+        list(sortition.stub.ComputeDistribution(request, timeout=30))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.value.details().startswith(field + ":"), err.value.details()
 
 
-def test_infeasible_quotas_fail_precondition_with_relaxation(running):
+def test_infeasible_quotas_fail_precondition_with_relaxation(sortition):
     pool = pool_message(small_instance())
     pool.quotas[2].min, pool.quotas[2].max = 6, 6   # young 6 + middle >= 3 + old >= 2 > 10
     with pytest.raises(grpc.RpcError) as err:
-        list(running.stub.ComputeDistribution(
+        list(sortition.stub.ComputeDistribution(
             pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool), timeout=30))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert err.value.details().startswith("pool.quotas:")
@@ -123,14 +123,14 @@ def test_infeasible_quotas_fail_precondition_with_relaxation(running):
     assert any(c.feature == "age" for c in report.relaxation)
 
 
-def test_deadline_stops_the_solve(running, shared_instances):
+def test_deadline_stops_the_solve(sortition, shared_instances):
     # geneva_30 takes several seconds; sf_fixture_22 now fits inside a 1 s deadline
     d = shared_instances / "geneva_30"
     inst = load_instance(d / "categories.csv", d / "respondents.csv", 30, strict_values=False)
     request = pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(inst))
-    servicer = running.server.servicer
+    servicer = sortition.server.servicer
     with pytest.raises(grpc.RpcError) as err:
-        list(running.stub.ComputeDistribution(request, timeout=1.0))
+        list(sortition.stub.ComputeDistribution(request, timeout=1.0))
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     deadline = time.monotonic() + 30
     while servicer.solves_cancelled + servicer.solves_discarded < 1 and time.monotonic() < deadline:
@@ -139,15 +139,15 @@ def test_deadline_stops_the_solve(running, shared_instances):
     assert (servicer.solves_cancelled, servicer.solves_discarded) == (1, 0)
 
 
-def test_cancelling_the_call_stops_the_solve(running, shared_instances):
+def test_cancelling_the_call_stops_the_solve(sortition, shared_instances):
     # geneva_30 (every quota exact) takes long enough that the cancel always lands mid-solve.
     d = shared_instances / "geneva_30"
     inst = load_instance(d / "categories.csv", d / "respondents.csv", 30, strict_values=False)
-    call = running.stub.ComputeDistribution(
+    call = sortition.stub.ComputeDistribution(
         pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(inst)), timeout=60)
     next(call)  # the solve is running once progress arrives
     call.cancel()
-    servicer = running.server.servicer
+    servicer = sortition.server.servicer
     # The solver looks at the cancellation between its integer programs; one of those can
     # take a while on a loaded machine.
     deadline = time.monotonic() + 150
@@ -198,14 +198,14 @@ def test_draw_panel_is_reproducible_matches_verify_and_survives_restart(tmp_path
         [(q.feature, q.value, q.min, q.max) for q in inst.quotas]
 
 
-def test_draw_substitutes_after_the_draw(running, bus):
+def test_draw_substitutes_after_the_draw(sortition, bus):
     inst = small_instance()
-    result = _compute(running.stub, inst)[-1].result
+    result = _compute(sortition.stub, inst)[-1].result
     with pytest.raises(grpc.RpcError) as err:
-        running.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id), timeout=10)
+        sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id), timeout=10)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    drawn = running.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="42"), timeout=10)
-    subs = running.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id, count=5),
+    drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="42"), timeout=10)
+    subs = sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id, count=5),
                                         timeout=10)
     assert len(subs.substitute_ids) == 5
     assert not set(subs.substitute_ids) & set(drawn.panel_ids)
@@ -218,13 +218,13 @@ def test_draw_substitutes_after_the_draw(running, bus):
         [(i, by_id[i]) for i in subs.substitute_ids]
 
 
-def test_only_quota_categories_travel_with_the_draw(running, bus):
+def test_only_quota_categories_travel_with_the_draw(sortition, bus):
     pool = pool_message(small_instance())
     for person in pool.people:
         person.features["postcode"] = "3400"  # in the pool, but no quota: stays home
-    result = list(running.stub.ComputeDistribution(pb.ComputeDistributionRequest(
+    result = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
         assembly_id="asm-1", pool=pool), timeout=60))[-1].result
-    running.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7"), timeout=10)
+    sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7"), timeout=10)
     (event,) = _events(bus, "panel_drawn")
     assert {k for m in event.panel_drawn.members for k in m.features} == {"gender", "age"}
 

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from helpers_engine import crossed, two_groups
+from engine_support import crossed, two_groups
 
 from services.sortition.engine import compute_distribution, verify_distribution
 

@@ -1,7 +1,7 @@
 import time
 
 import pytest
-from helpers_engine import people
+from engine_support import people
 
 from services.sortition.engine import (
     Instance,

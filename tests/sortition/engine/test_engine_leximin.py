@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from helpers_engine import crossed, households, two_groups
+from engine_support import crossed, households, two_groups
 
 from services.sortition.engine import (
     SolveCancelled,

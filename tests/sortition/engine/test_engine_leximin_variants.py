@@ -3,7 +3,7 @@ change the answer: checked against leximin computed independently, by enumeratin
 feasible panel of a small pool and fixing one level at a time with one LP per type."""
 import numpy as np
 import pytest
-from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
+from engine_support import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 from services.sortition.engine import compute_distribution, verify_distribution
 from services.sortition.engine.leximin import ColumnGeneration

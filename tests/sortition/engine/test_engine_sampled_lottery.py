@@ -3,7 +3,7 @@ interior point LP, the reduction to a basic lottery, and the answer against brut
 import highspy
 import numpy as np
 import pytest
-from helpers_engine import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
+from engine_support import all_panels, brute_leximin, inflate_fractional_leximin, synthetic_instance
 
 from services.sortition.engine.face_sampling import FaceSampler
 from services.sortition.engine.leximin import ColumnGeneration
