@@ -5,7 +5,7 @@ deliberation for an assembly; our users' rule is 20 hours over several days).
 """
 from __future__ import annotations
 
-from services.common.hookspecs import AssemblyFormat, DropoutPolicy, hookimpl
+from kleroterion.plugin import AssemblyFormat, DropoutPolicy, hookimpl
 
 DEFAULT_FEATURES = ("sex", "age_band", "education", "geography")
 
@@ -39,5 +39,5 @@ NATIONAL = AssemblyFormat(
 
 
 @hookimpl
-def register_assembly_formats():
+def register_assembly_formats() -> list[AssemblyFormat]:
     return [PANEL, ASSEMBLY, NATIONAL]

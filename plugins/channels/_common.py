@@ -21,6 +21,7 @@ registry's channel worker passes) is accepted in place of ``signup_base_url``.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -32,12 +33,11 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, TypeGuard, overload
 
-from services.common.hookspecs import DeliveryResult, Invitation, Recipient
-from services.common.plugins import PluginError
+from kleroterion.plugin import DeliveryResult, Invitation, PluginError, Recipient
 
 log = logging.getLogger("kleroterion.channels")
 
@@ -52,7 +52,12 @@ _INVITATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 class Options:
     """Reads one plugin's settings table; every error names ``plugins.<plugin>.<key>``.
 
-    Call ``done()`` last: a key nobody read is a typo worth stopping for."""
+    Call ``done()`` last: a key nobody read is a typo worth stopping for.
+
+    A reader returns ``None`` only when ``None`` is its default (an optional setting), so
+    the overloads let the checker see a required setting as present. Inside the class the
+    readers ``str``, ``int``, ... shadow the built-in types: annotations say ``builtins.*``.
+    """
 
     def __init__(self, plugin: str, settings: Mapping[str, Any]):
         if not isinstance(settings, Mapping):
@@ -61,18 +66,29 @@ class Options:
         self.settings = dict(settings)
         self._read: set[str] = set()
 
-    def error(self, key: str, reason: str) -> PluginError:
+    def error(self, key: builtins.str, reason: builtins.str) -> PluginError:
         return PluginError(f"plugins.{self.plugin}.{key}", reason)
 
-    def _get(self, key: str, default: Any) -> Any:
+    def _get(self, key: builtins.str, default: Any) -> Any:
         self._read.add(key)
         value = self.settings.get(key, default)
         if value is _REQUIRED:
             raise self.error(key, "is required")
         return value
 
-    def str(self, key: str, default: Any = _REQUIRED, *, choices=None,
-            pattern: str | None = None) -> str | None:
+    @overload
+    def str(self, key: builtins.str, default: builtins.str = ..., *,
+            choices: Collection[builtins.str] | None = None,
+            pattern: builtins.str | None = None) -> builtins.str: ...
+
+    @overload
+    def str(self, key: builtins.str, default: None, *,
+            choices: Collection[builtins.str] | None = None,
+            pattern: builtins.str | None = None) -> builtins.str | None: ...
+
+    def str(self, key: builtins.str, default: Any = _REQUIRED, *,
+            choices: Collection[builtins.str] | None = None,
+            pattern: builtins.str | None = None) -> builtins.str | None:
         value = self._get(key, default)
         if value is None:
             return None
@@ -84,8 +100,9 @@ class Options:
             raise self.error(key, f"{value!r} is not valid (expected {pattern})")
         return value
 
-    def int(self, key: str, default: Any = _REQUIRED, *, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+    def int(self, key: builtins.str, default: Any = _REQUIRED, *,
+            minimum: builtins.int | None = None,
+            maximum: builtins.int | None = None) -> builtins.int:
         value = self._get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"must be a whole number, got {value!r}")
@@ -95,19 +112,26 @@ class Options:
             raise self.error(key, f"must be at most {maximum}, got {value}")
         return value
 
-    def float(self, key: str, default: Any = _REQUIRED, *, minimum: float = 0.0) -> float:
+    def float(self, key: builtins.str, default: Any = _REQUIRED, *,
+              minimum: builtins.float = 0.0) -> builtins.float:
         value = self._get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
             raise self.error(key, f"must be a number above {minimum:g}, got {value!r}")
         return float(value)
 
-    def bool(self, key: str, default: Any = _REQUIRED) -> bool:
+    def bool(self, key: builtins.str, default: Any = _REQUIRED) -> builtins.bool:
         value = self._get(key, default)
         if not isinstance(value, bool):
             raise self.error(key, f"must be true or false, got {value!r}")
         return value
 
-    def url(self, key: str, default: Any = _REQUIRED) -> str | None:
+    @overload
+    def url(self, key: builtins.str, default: builtins.str = ...) -> builtins.str: ...
+
+    @overload
+    def url(self, key: builtins.str, default: None) -> builtins.str | None: ...
+
+    def url(self, key: builtins.str, default: Any = _REQUIRED) -> builtins.str | None:
         value = self.str(key, default)
         if value is None:
             return None
@@ -116,7 +140,14 @@ class Options:
             raise self.error(key, f"must be an http(s) URL, got {value!r}")
         return value
 
-    def path(self, key: str, default: Any = _REQUIRED) -> pathlib.Path | None:
+    @overload
+    def path(self, key: builtins.str,
+             default: builtins.str | os.PathLike[builtins.str] = ...) -> pathlib.Path: ...
+
+    @overload
+    def path(self, key: builtins.str, default: None) -> pathlib.Path | None: ...
+
+    def path(self, key: builtins.str, default: Any = _REQUIRED) -> pathlib.Path | None:
         value = self._get(key, default)
         if value is None:
             return None
@@ -124,7 +155,13 @@ class Options:
             raise self.error(key, "must be a directory path")
         return pathlib.Path(value)
 
-    def secret(self, key: str, *, required: bool) -> str | None:
+    @overload
+    def secret(self, key: builtins.str, *, required: Literal[True]) -> builtins.str: ...
+
+    @overload
+    def secret(self, key: builtins.str, *, required: builtins.bool) -> builtins.str | None: ...
+
+    def secret(self, key: builtins.str, *, required: builtins.bool) -> builtins.str | None:
         """A secret from ``<key>`` or, better, the environment variable named by
         ``<key>_env``, so that region files can be committed without it."""
         env_key = f"{key}_env"
@@ -147,7 +184,8 @@ class Options:
     def done(self) -> None:
         unknown = sorted(set(self.settings) - self._read)
         if unknown:
-            raise self.error(unknown[0], f"unknown setting (known: {', '.join(sorted(self._read))})")
+            known = ", ".join(sorted(self._read))
+            raise self.error(unknown[0], f"unknown setting (known: {known})")
 
 
 # --- invitations --------------------------------------------------------------------------
@@ -222,7 +260,7 @@ def template_part(template: Mapping[str, Any], part: str, language: str) -> str 
     return value if isinstance(value, str) else None
 
 
-class _Placeholders(dict):
+class _Placeholders(dict[str, str]):
     def __init__(self, values: Mapping[str, str], part: str):
         super().__init__(values)
         self.part = part
@@ -258,7 +296,7 @@ def placeholder_values(recipient: Recipient, assembly: Mapping[str, Any], url: s
 
 
 def render_parts(template: Mapping[str, Any], recipient: Recipient, values: Mapping[str, str],
-                 parts=("subject", "body")) -> dict[str, str]:
+                 parts: Sequence[str] = ("subject", "body")) -> dict[str, str]:
     """Fill the named parts; ``subject`` and ``body`` are required, others optional."""
     if not isinstance(template, Mapping):
         raise ValueError("template: must be a mapping of subject/body texts")
@@ -315,7 +353,8 @@ class SentLog:
 
     def attempts(self, invitation_id: str) -> int:
         try:
-            return json.loads(self._path(invitation_id).read_text(encoding="utf-8")).get("attempts", 0)
+            record = json.loads(self._path(invitation_id).read_text(encoding="utf-8"))
+            return int(record.get("attempts", 0))
         except FileNotFoundError:
             return 0
 
@@ -327,7 +366,7 @@ class SentLog:
         atomic_write(self._path(invitation_id), json.dumps(record).encode())
 
 
-def already_done(result: DeliveryResult | None) -> bool:
+def already_done(result: DeliveryResult | None) -> TypeGuard[DeliveryResult]:
     """Whether a recorded result ends the matter: anything but a retryable failure."""
     return result is not None and not (result.status == "failed" and result.retryable)
 

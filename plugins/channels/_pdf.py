@@ -45,14 +45,14 @@ def _top(y_mm: float) -> float:
     return PAGE_H - y_mm * mm
 
 
-def _fold_marks(c) -> None:
+def _fold_marks(c: pdfcanvas.Canvas) -> None:
     c.setLineWidth(0.3)
     for y in (105, 210):
         c.line(3 * mm, _top(y), 8 * mm, _top(y))
     c.line(3 * mm, _top(148.5), 10 * mm, _top(148.5))  # hole punch mark
 
 
-def _draw_letter(c, letter: LetterContent, *, window: bool, qr: bool) -> None:
+def _draw_letter(c: pdfcanvas.Canvas, letter: LetterContent, *, window: bool, qr: bool) -> None:
     labels = LABELS.get(letter.language, LABELS["en"])
     # Sender block, top right.
     y = _top(27 if window else 20)

@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl
 from plugins.channels import _pdf
 from plugins.channels._common import (
     Channel,
@@ -54,7 +55,6 @@ from plugins.channels._common import (
     render_parts,
     signup_url,
 )
-from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 MEMO_NS = "https://DigitalPost.dk/MeMo-1"
 MEMO_VERSION = "1.1"
@@ -208,6 +208,8 @@ class DigitalPostChannel(Channel):
                    "Idempotency-Key": message_uuid(invitation_id)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        # __init__ insists on exactly one of outbox and endpoint.
+        assert self.endpoint is not None
         return http_post(self.endpoint, memo, headers, self.timeout)
 
     def delivery_status(self, invitation_id: str) -> DeliveryResult | None:
@@ -223,7 +225,7 @@ class DigitalPostChannel(Channel):
 
 
 @hookimpl
-def register_invitation_channels(settings):
+def register_invitation_channels(settings: Mapping[str, Any]) -> list[DigitalPostChannel]:
     if not settings:
         return []
     return [DigitalPostChannel(settings)]

@@ -41,8 +41,9 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, TypeGuard
 
+from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl
 from plugins.channels._common import (
     Channel,
     Options,
@@ -51,13 +52,12 @@ from plugins.channels._common import (
     render_parts,
     signup_url,
 )
-from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 _EMAIL = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 BUTTON = {"da": "Tilmeld dig", "en": "Sign up"}
 
 
-def valid_email(address: str | None) -> bool:
+def valid_email(address: str | None) -> TypeGuard[str]:
     return isinstance(address, str) and _EMAIL.fullmatch(address.strip()) is not None
 
 
@@ -134,6 +134,8 @@ class EmailChannel(Channel):
         msg["Subject"] = invitation.subject
         msg["From"] = (Address(self.from_name, addr_spec=self.from_address)
                        if self.from_name else self.from_address)
+        if not valid_email(recipient.email):
+            raise ValueError("recipient.email: not a valid e-mail address")
         msg["To"] = recipient.email.strip()
         if self.reply_to:
             msg["Reply-To"] = self.reply_to
@@ -164,7 +166,8 @@ class EmailChannel(Channel):
         msg = self.message(invitation)
         try:
             with self._connect() as smtp:
-                if self.username:
+                # A password is required whenever a user name is set (see __init__).
+                if self.username and self.password is not None:
                     smtp.login(self.username, self.password)
                 smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -189,7 +192,7 @@ class EmailChannel(Channel):
 
 
 @hookimpl
-def register_invitation_channels(settings):
+def register_invitation_channels(settings: Mapping[str, Any]) -> list[EmailChannel]:
     if not settings:
         return []
     return [EmailChannel(settings)]

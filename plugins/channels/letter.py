@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl
 from plugins.channels import _pdf
 from plugins.channels._common import (
     Channel,
@@ -49,7 +50,6 @@ from plugins.channels._common import (
     render_parts,
     signup_url,
 )
-from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 CSV_COLUMNS = ["invitation_id", "code", "language", "name", "address_1", "address_2",
                "address_3", "address_4", "postcode", "signup_url", "first_page", "pages"]
@@ -72,7 +72,9 @@ class LetterChannel(Channel):
         self.output_dir = o.path("output_dir")
         self.sender_name = o.str("sender_name")
         sender_address = o._get("sender_address", [])
-        if not isinstance(sender_address, list) or not all(isinstance(s, str) for s in sender_address):
+        lines_ok = isinstance(sender_address, list) and all(isinstance(s, str)
+                                                            for s in sender_address)
+        if not lines_ok:
             raise o.error("sender_address", "must be a list of lines")
         self.sender_address = tuple(sender_address)
         self.return_address = o.str("return_address", "")
@@ -167,7 +169,7 @@ class LetterChannel(Channel):
             rows = io.StringIO()
             writer = csv.writer(rows, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
-            for (_, letter), (first, pages) in zip(letters, placement):
+            for (_, letter), (first, pages) in zip(letters, placement, strict=True):
                 address = (list(letter.extra.get("address", [])) + ["", "", "", ""])[:4]
                 writer.writerow([letter.extra["invitation_id"], letter.code, letter.language,
                                  letter.extra.get("name", ""), *address,
@@ -190,7 +192,7 @@ class LetterChannel(Channel):
 
 
 @hookimpl
-def register_invitation_channels(settings):
+def register_invitation_channels(settings: Mapping[str, Any]) -> list[LetterChannel]:
     if not settings:
         return []
     return [LetterChannel(settings)]

@@ -39,6 +39,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl
 from plugins.channels._common import (
     Channel,
     Options,
@@ -50,7 +51,6 @@ from plugins.channels._common import (
     signup_url,
     template_part,
 )
-from services.common.hookspecs import DeliveryResult, Invitation, Recipient, hookimpl
 
 DEFAULT_TEXT = {
     "da": "{assembly_name}: Du er udtrukket og inviteret. Tilmeld dig senest {deadline} på "
@@ -141,7 +141,8 @@ class SmsChannel(Channel):
             return DeliveryResult("failed", f"text longer than {self.max_length} characters")
         payload = json.dumps({"to": to, "from": self.sender, "text": invitation.body},
                              ensure_ascii=False).encode()
-        token = f"Bearer {self.token}" if self.token_header.lower() == "authorization" else self.token
+        bearer = self.token_header.lower() == "authorization"
+        token = f"Bearer {self.token}" if bearer else self.token
         headers = {"Content-Type": "application/json; charset=utf-8",
                    self.token_header: token,
                    "Idempotency-Key": invitation.recipient.invitation_id}
@@ -149,7 +150,7 @@ class SmsChannel(Channel):
 
 
 @hookimpl
-def register_invitation_channels(settings):
+def register_invitation_channels(settings: Mapping[str, Any]) -> list[SmsChannel]:
     if not settings:
         return []
     return [SmsChannel(settings)]

@@ -1,9 +1,12 @@
 """What the built-in reports share: the PDF's styles, tables and page frame, the check of
-the language, and the HTML + PDF pair every report yields."""
+the language, the HTML page templates (``templates/``) and the HTML + PDF pair every report
+yields."""
 from __future__ import annotations
 
+import importlib.resources
 import io
 from collections.abc import Iterable
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -13,7 +16,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-from services.common.hookspecs import ReportArtifact
+from kleroterion.plugin import ReportArtifact
 
 LANGUAGES = ("da", "en")
 
@@ -23,12 +26,18 @@ def check_language(language: str, report: str) -> None:
         raise ValueError(f"language: the {report} is written in da or en, not {language!r}")
 
 
+def template(name: str) -> str:
+    """The source of a page template in ``plugins/reports/templates/``."""
+    return (importlib.resources.files("plugins.reports") / "templates" / name).read_text(
+        encoding="utf-8")
+
+
 def html_and_pdf(stem: str, html: str, pdf: bytes) -> Iterable[ReportArtifact]:
     yield ReportArtifact(f"{stem}.html", "text/html; charset=utf-8", html.encode())
     yield ReportArtifact(f"{stem}.pdf", "application/pdf", pdf)
 
 
-def styles():
+def styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     return {
         "title": ParagraphStyle("t", parent=base["Title"], fontSize=24, leading=29,
@@ -49,7 +58,8 @@ def styles():
     }
 
 
-def table(rows: list[list[str]], widths: list[float], sheet, numeric_from: int = 1) -> Table:
+def table(rows: list[list[str]], widths: list[float], sheet: dict[str, ParagraphStyle],
+          numeric_from: int = 1) -> Table:
     """A table with a header row; ``sheet`` is ``styles()``; columns from ``numeric_from``
     on are right-aligned figures."""
     # First-column cells wrap (long category names); the rest are short figures.
@@ -68,10 +78,10 @@ def table(rows: list[list[str]], widths: list[float], sheet, numeric_from: int =
     return made
 
 
-def build_pdf(story: list, running_title: str, doc_title: str, author: str | None, lang: str,
+def build_pdf(story: list[Any], running_title: str, doc_title: str, author: str | None, lang: str,
               page_word: str) -> bytes:
     """An A4 PDF of ``story`` with the running title and page number in the footer."""
-    def footer(canvas, doc):
+    def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
         canvas.setFillColor(colors.HexColor("#555555"))

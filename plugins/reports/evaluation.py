@@ -16,20 +16,28 @@ import jinja2
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, Spacer
 
-from plugins.reports._typeset import build_pdf, check_language, html_and_pdf, styles, table
-from services.common.hookspecs import FigureBlock, ReportArtifact, ReportSection, TableBlock
+from kleroterion.plugin import FigureBlock, ReportArtifact, ReportSection, TableBlock
+from plugins.reports._typeset import (
+    build_pdf,
+    check_language,
+    html_and_pdf,
+    styles,
+    table,
+    template,
+)
 
 STAGES = ("population", "invited", "signed_up", "drawn", "seated")
 COLOURS = {"population": "#8c8c8c", "invited": "#b9c7d6", "signed_up": "#e6a23c",
            "drawn": "#0b4f8a", "seated": "#2e8b57"}
 
-T = {
+T: dict[str, dict[str, Any]] = {
     "da": {
         "kind": "Evaluering", "generated": "Udarbejdet", "page": "Side",
         "public_note": "Offentlig udgave: kun samlede tal; grupper med færre end {k} personer "
                        "vises som \u201e< {k}\u201c.",
         "internal_note": "Arrangørernes udgave: indeholder også fritekstsvar, som ikke må "
-                         "offentliggøres. Grupper med færre end {k} personer vises som \u201e< {k}\u201c.",
+                         "offentliggøres. Grupper med færre end {k} personer vises som "
+                         "\u201e< {k}\u201c.",
         "stages": {"population": "Befolkning", "invited": "Inviterede",
                    "signed_up": "Tilmeldte", "drawn": "Udtrukne", "seated": "Ved afslutning"},
         "repr": "Repræsentativitet",
@@ -270,7 +278,7 @@ def representativeness_section(e: Mapping[str, Any], lang: str) -> ReportSection
         blocks.append(TableBlock(
             caption=name, header=[t["value"], *(t["stages"][s] for s in f["stages"])],
             rows=[[label, *(_cell(row[s], k, lang) for s in f["stages"])]
-                  for label, row in zip(labels, f["rows"])],
+                  for label, row in zip(labels, f["rows"], strict=True)],
             numeric=tuple(range(1, len(f["stages"]) + 1))))
         if f["distance_signed_up"] is not None or f["distance_drawn"] is not None:
             blocks.append(t["distance"].format(s=_pct(f["distance_signed_up"], 1),
@@ -402,39 +410,10 @@ def builtin_sections(evaluation: Mapping[str, Any], language: str,
 # --- rendering ------------------------------------------------------------------------------------
 
 
-HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
-<html lang="{{ lang }}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }} – {{ t.kind }}</title>
-<style>body{font-family:Georgia,serif;max-width:56rem;margin:2rem auto;padding:0 1rem;line-height:1.55}
-table{border-collapse:collapse;margin:.5rem 0 1rem}caption{text-align:left;font-weight:bold}
-th,td{border:1px solid #888;padding:.25rem .5rem;text-align:left;vertical-align:top}td.n{text-align:right}
-figure{margin:1rem 0}figure svg{max-width:100%;height:auto}.note{color:#444;font-style:italic}</style>
-</head>
-<body>
-<header><h1>{{ title }}</h1><p>{{ t.kind }}</p>
-<p>{{ t.generated }}: <time datetime="{{ e.generated_on }}">{{ e.generated_on }}</time></p>
-<p class="note">{{ note }}</p></header>
-<main>
-{% for s in sections %}
-<section id="{{ s.key }}"><h2>{{ s.title }}</h2>
-{% for b in s.blocks %}
-{% if b is string %}<p>{{ b }}</p>
-{% elif b.svg is defined %}<figure id="{{ b.name }}">{{ b.svg.decode() | safe_svg }}<figcaption>{{ b.caption }}</figcaption></figure>
-{% else %}<table><caption>{{ b.caption }}</caption>
-<thead><tr>{% for h in b.header %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in b.rows %}<tr>{% for c in row %}{% if loop.first %}<th scope="row">{{ c }}</th>{% else %}<td{% if loop.index0 in b.numeric %} class="n"{% endif %}>{{ c }}</td>{% endif %}{% endfor %}</tr>{% endfor %}</tbody>
-</table>{% endif %}
-{% endfor %}
-</section>
-{% endfor %}
-</main>
-</body>
-</html>
-""")
+HTML = jinja2.Environment(autoescape=True).from_string(template("evaluation.html"))
 
 
-def _safe_svg(svg: str):
+def _safe_svg(svg: str) -> str:
     # The SVG is matplotlib's own output from our data (labels escaped by matplotlib); only
     # the XML prolog and doctype are dropped for inline use.
     from markupsafe import Markup

@@ -15,10 +15,17 @@ import jinja2
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer
 
-from plugins.reports._typeset import build_pdf, check_language, html_and_pdf, styles, table
-from services.common.hookspecs import ReportArtifact
+from kleroterion.plugin import ReportArtifact
+from plugins.reports._typeset import (
+    build_pdf,
+    check_language,
+    html_and_pdf,
+    styles,
+    table,
+    template,
+)
 
-T = {
+T: dict[str, dict[str, Any]] = {
     "da": {"kind": "Borgernes anbefalinger – endelig rapport", "generated": "Udarbejdet",
            "to": "Til", "recommendations": "Vedtagne anbefalinger", "support": "Opbakning",
            "threshold": "krævet", "level": "Niveau", "votes": "Stemmer", "rationale":
@@ -63,49 +70,7 @@ def _label(labels: Mapping[str, str] | None, lang: str, fallback: str) -> str:
     return (labels or {}).get(lang) or fallback
 
 
-HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
-<html lang="{{ lang }}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }} – {{ t.kind }}</title>
-<style>body{font-family:Georgia,serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.55}
-table{border-collapse:collapse;margin:.5rem 0 1rem}caption{text-align:left;font-weight:bold}
-th,td{border:1px solid #888;padding:.25rem .5rem;text-align:left}td.n{text-align:right}</style>
-</head>
-<body>
-<header><h1>{{ title }}</h1><p>{{ t.kind }}</p>
-<p>{% if a.receiving_body %}{{ t.to }}: {{ a.receiving_body }}. {% endif %}{{ t.generated }}: <time datetime="{{ a.generated_on }}">{{ a.generated_on }}</time></p></header>
-<main>
-<section aria-labelledby="recs"><h2 id="recs">{{ t.recommendations }}</h2>
-{% for r in a.recommendations %}
-<article><h3>{{ r.number }}. {{ r.title }}</h3>
-<p>{{ r.text }}</p>
-{% if r.rationale %}<h4>{{ t.rationale }}</h4><p>{{ r.rationale }}</p>{% endif %}
-{% if r.theme %}<p>{{ t.theme }}: {{ r.theme }}</p>{% endif %}
-{% if r['values'] %}<p>{{ t['values'] }}: {{ r['values'] | join(', ') }}</p>{% endif %}
-<p>{{ t.support }}: <strong>{{ pct(r.support.support_share) }}</strong> ({{ t.threshold }} {{ pct(r.support.threshold) }}; {{ r.support.votes }} {{ t.votes_cast }}, {{ r.support.abstentions }} {{ t.abstentions }})</p>
-<table><caption>{{ t.support }} – {{ r.title }}</caption>
-<thead><tr><th scope="col">{{ t.level }}</th><th scope="col">{{ t.votes }}</th></tr></thead>
-<tbody>{% for d in r.support.distribution %}<tr><th scope="row">{{ d.label[lang] }}</th><td class="n">{{ d.count }}</td></tr>{% endfor %}</tbody></table>
-{% for s in r.minority_statements %}<h4>{{ t.minority }}{% if s.supporters %} ({{ t.supporters }} {{ s.supporters }}){% endif %}</h4><blockquote>{{ s.text }}</blockquote>{% endfor %}
-</article>
-{% else %}<p>{{ t.none }}</p>{% endfor %}
-</section>
-<section aria-labelledby="comp"><h2 id="comp">{{ t.composition }}</h2><p>{{ t.composition_intro }}</p>
-{% if a.composition %}<table><caption>{{ t.composition }}</caption>
-<thead><tr><th scope="col">{{ t.feature }}</th><th scope="col">{{ t.category }}</th><th scope="col">{{ t.population }}</th><th scope="col">{{ t.panel }}</th><th scope="col">{{ t.panel_share }}</th></tr></thead>
-<tbody>{% for c in a.composition %}<tr><td>{{ label(c.feature_label, c.feature) }}</td><th scope="row">{{ label(c.label, c.category) }}</th><td class="n">{{ pct(c.population_share) }}</td><td class="n">{{ "< %d" % a.min_cell if c.suppressed else c.panel_count }}</td><td class="n">{{ pct(c.panel_share) }}</td></tr>{% endfor %}</tbody></table>
-{% else %}<p>{{ t.none }}</p>{% endif %}
-</section>
-<section aria-labelledby="proc"><h2 id="proc">{{ t.process }}</h2>
-{% if a.process.summary and a.process.summary[lang] %}<p>{{ a.process.summary[lang] }}</p>{% endif %}
-<p>{{ t.sessions }}: {{ a.process.session_count }}. {{ t.hours }}: {{ a.process.hours }}.</p>
-{% if a.process.sessions %}<table><caption>{{ t.sessions }}</caption><thead><tr><th scope="col">{{ t.held }}</th><th scope="col">{{ t.hours }}</th><th scope="col">{{ t.present }}</th></tr></thead>
-<tbody>{% for s in a.process.sessions %}<tr><th scope="row">{{ s.held_on }}</th><td class="n">{{ s.hours }}</td><td class="n">{{ s.present }} {{ t.of }} {{ s.seated }}</td></tr>{% endfor %}</tbody></table>{% endif %}
-<h3>{{ t.experts }}</h3>{% if a.process.experts_heard %}<ul>{% for e in a.process.experts_heard %}<li>{{ e.name }}{% if e.role %}, {{ e.role[lang] }}{% endif %}</li>{% endfor %}</ul>{% else %}<p>{{ t.none }}</p>{% endif %}
-</section>
-{% if a.not_adopted %}<section aria-labelledby="na"><h2 id="na">{{ t.not_adopted }}</h2><ul>{% for r in a.not_adopted %}<li>{{ r.title }} ({{ t.support }} {{ pct(r.support.support_share) }})</li>{% endfor %}</ul></section>{% endif %}
-</main></body></html>
-""")
+HTML = jinja2.Environment(autoescape=True).from_string(template("final.html"))
 
 
 def render_html(assembly: Mapping[str, Any], lang: str) -> str:
