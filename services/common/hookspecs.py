@@ -14,6 +14,9 @@ The host owns the registries (``register_*`` hooks return objects; the host chec
 indexes them), in the manner of Datasette's ``register_*`` hooks. Plugins are discovered
 from the ``kleroterion.plugins`` entry-point group; the built-in ones in ``plugins/`` are
 registered that way too.
+
+Plugins import these names from the public API ``kleroterion.plugin``, never from here;
+docs/PLUGINS.md is the plugin author's guide.
 """
 from __future__ import annotations
 
@@ -45,6 +48,10 @@ class DropoutPolicy:
 
 @dataclass(frozen=True)
 class AssemblyFormat:
+    """A kind of assembly an organiser can choose (``register_assembly_formats``): its
+    seat range and default, the least deliberation it needs, the features its quotas use
+    by default and what happens when a member withdraws."""
+
     name: str
     title: Mapping[str, str]  # language code -> display name, e.g. {"da": "Borgerpanel"}
     min_seats: int
@@ -57,6 +64,7 @@ class AssemblyFormat:
     advisory_only: bool = True
 
     def check_seats(self, seats: int) -> None:
+        """Refuse a seat count outside the format's range, naming the field."""
         if not self.min_seats <= seats <= self.max_seats:
             raise ValueError(f"seats: the {self.name} format takes {self.min_seats}"
                              f"–{self.max_seats} seats, got {seats}")
@@ -92,6 +100,8 @@ class Invitation:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """What became of one invitation at a channel."""
+
     status: str  # "sent", "queued", "failed", "bounced"
     detail: str = ""
     # A failure worth retrying (a gateway timeout) as opposed to a final one (no address).
@@ -100,20 +110,32 @@ class DeliveryResult:
 
 @runtime_checkable
 class InvitationChannel(Protocol):
+    """An invitation channel (``register_invitation_channels``); ``name`` is unique across
+    the enabled plugins and is what the region file's ``channel_order`` lists."""
+
     name: str
 
-    def can_reach(self, recipient: Recipient) -> bool: ...
+    def can_reach(self, recipient: Recipient) -> bool:
+        """Whether this channel can reach the person (e.g. has a valid address for them)."""
 
     def render(self, recipient: Recipient, template: Mapping[str, str],
-               assembly: Mapping[str, Any]) -> Invitation: ...
+               assembly: Mapping[str, Any]) -> Invitation:
+        """The invitation from the assembly's template; a bad template or a recipient this
+        channel cannot reach raises ``ValueError`` naming the field."""
 
-    def send(self, invitation: Invitation) -> DeliveryResult: ...
+    def send(self, invitation: Invitation) -> DeliveryResult:
+        """Send (or queue) the invitation. Safe to call again for the same invitation id:
+        a channel sends at most once and returns what it did the first time."""
 
-    def delivery_status(self, invitation_id: str) -> DeliveryResult | None: ...
+    def delivery_status(self, invitation_id: str) -> DeliveryResult | None:
+        """What is known of an invitation sent earlier, or None if this channel never
+        handled it."""
 
 
 @dataclass(frozen=True)
 class ReportArtifact:
+    """One file a report producer yields."""
+
     name: str  # file name, e.g. "hovedstaden-appendix.pdf"
     media_type: str
     content: bytes
@@ -128,7 +150,8 @@ class Report(Protocol):
 
     name: str
 
-    def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]: ...
+    def produce(self, assembly: Mapping[str, Any], language: str) -> Iterable[ReportArtifact]:
+        """The report's files for an assembly in ``language``."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +192,9 @@ class ReportSection:
 
 
 class KleroterionSpecs:
+    """The hooks. pluggy reads only the signatures and never calls these bodies; those
+    that raise ``NotImplementedError`` do so for the type checker's sake."""
+
     @hookspec
     def register_assembly_formats(self) -> Sequence[AssemblyFormat]:
         """Return the assembly formats this plugin provides.
@@ -176,9 +202,11 @@ class KleroterionSpecs:
         Format names are unique across installed plugins; the host refuses a duplicate name
         and names both plugins.
         """
+        raise NotImplementedError
 
     @hookspec
-    def register_invitation_channels(self, settings: Mapping[str, Any]) -> Sequence[InvitationChannel]:
+    def register_invitation_channels(self, settings: Mapping[str, Any]
+                                     ) -> Sequence[InvitationChannel]:
         """Return invitation channels, configured from ``settings`` (the region file's
         ``[plugins.<plugin name>]`` table).
 
@@ -187,6 +215,7 @@ class KleroterionSpecs:
         assembly's template with ``render``, sends it with ``send`` (which must be safe to
         call again for the same invitation id), and may report later delivery status.
         """
+        raise NotImplementedError
 
     @hookspec
     def register_reports(self, settings: Mapping[str, Any]) -> Sequence[Report]:
@@ -195,6 +224,7 @@ class KleroterionSpecs:
         A region's plugin adds its own sections or formats here; the built-in reports are
         registered the same way.
         """
+        raise NotImplementedError
 
     @hookspec
     def evaluation_report_sections(self, evaluation: Mapping[str, Any], language: str,
@@ -210,6 +240,7 @@ class KleroterionSpecs:
         already suppressed. Sections from all plugins are ordered by ``order``; the built-in
         ones use 10, 20, 30, 40 and 50, so a region's section can go between them.
         """
+        raise NotImplementedError
 
     @hookspec(firstresult=True)
     def invitation_channel_order(self, region: str, recipient: Recipient) -> Sequence[str] | None:
@@ -219,6 +250,7 @@ class KleroterionSpecs:
         The first plugin that answers wins: a region can override the order for, e.g.,
         people exempt from Digital Post.
         """
+        raise NotImplementedError
 
     @hookspec
     def assembly_starting(self, assembly: Mapping[str, Any]) -> None:

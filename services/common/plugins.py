@@ -10,7 +10,7 @@ import pathlib
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -23,11 +23,15 @@ from services.common.hookspecs import (
     Report,
     ReportSection,
 )
+from services.common.settings import ServiceSettings
 
 ENTRY_POINT_GROUP = "kleroterion.plugins"
 
 
 class PluginError(ValueError):
+    """A plugin's or a region file's setting refused; ``field`` names it (e.g.
+    ``plugins.sms.sender``)."""
+
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}")
         self.field = field
@@ -103,7 +107,10 @@ class PluginHost:
         self.enabled = tuple(name for name, p in self.pm.list_name_plugin() if p)
 
     @classmethod
-    def from_settings(cls, settings) -> PluginHost:
+    def from_settings(cls, settings: ServiceSettings) -> PluginHost:
+        """The host a service runs with: ``KLERO_PLUGINS`` (``settings.plugins``) names the
+        enabled plugins; else the region file (``KLERO_REGION_CONFIG``) lists them in
+        ``enabled_plugins``; else every installed plugin is enabled."""
         region = RegionConfig.load(settings.region_config) if settings.region_config else None
         return cls(enabled=settings.plugins or None, region=region)
 
@@ -124,7 +131,8 @@ class PluginHost:
         found: dict[str, AssemblyFormat] = {}
         owner: dict[str, str] = {}
         for impl in self.pm.hook.register_assembly_formats.get_hookimpls():
-            for fmt in impl.function() or ():
+            # pluggy types a hook's result as object; the spec says what it returns.
+            for fmt in cast(Iterable[AssemblyFormat], impl.function() or ()):
                 if fmt.name in found:
                     raise PluginError("format", f"{fmt.name!r} is registered by both "
                                                 f"{owner[fmt.name]!r} and {impl.plugin_name!r}")
@@ -143,13 +151,16 @@ class PluginHost:
     def _collect(self, hook: str, kind: type) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            for item in impl.function(settings=self.settings_for(impl.plugin_name)) or ():
+            returned = impl.function(settings=self.settings_for(impl.plugin_name)) or ()
+            for item in cast(Iterable[Any], returned):
                 if not isinstance(item, kind):
                     raise PluginError(hook, f"{impl.plugin_name!r} returned {item!r}, which is "
                                             f"not a {kind.__name__}")
-                if item.name in found:
-                    raise PluginError(hook, f"{item.name!r} is registered twice")
-                found[item.name] = item
+                # The kinds are runtime-checkable protocols: every one has a ``name``.
+                name: str = cast(Any, item).name
+                if name in found:
+                    raise PluginError(hook, f"{name!r} is registered twice")
+                found[name] = item
         return found
 
     def channels(self) -> dict[str, InvitationChannel]:
@@ -172,7 +183,7 @@ class PluginHost:
         for impl in self.pm.hook.evaluation_report_sections.get_hookimpls():
             # pluggy lets an implementation take fewer arguments than the spec names.
             given = {name: arguments[name] for name in impl.argnames}
-            for item in impl.function(**given) or ():
+            for item in cast(Iterable[object], impl.function(**given) or ()):
                 if not isinstance(item, ReportSection):
                     raise PluginError("evaluation_report_sections",
                                       f"{impl.plugin_name!r} returned {item!r}, which is not "
