@@ -28,7 +28,7 @@ class ServiceEntry:
         return cls
 
     def settings(self, **overrides: object) -> ServiceSettings:
-        return self.settings_class().from_env(**overrides)
+        return self.settings_class().from_env(None, **overrides)
 
 
 SERVICES: dict[str, ServiceEntry] = {

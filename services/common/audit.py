@@ -42,7 +42,7 @@ class AuditEntry:
     role: str
     action: str
     target: str
-    detail: dict
+    detail: dict[str, Any]
     entry_hash: str
 
 
@@ -75,7 +75,8 @@ def record(conn: Connection, *, actor: str, role: str, action: str, target: str,
 
 def entries(engine: Engine, *, target: str | None = None, limit: int = 200,
             after_id: int = 0) -> list[AuditEntry]:
-    query = sa.select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
+    query = (sa.select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id)
+             .limit(limit))
     if target is not None:
         query = query.where(audit_log.c.target == target)
     with engine.connect() as conn:
@@ -91,6 +92,7 @@ def verify_chain(engine: Engine) -> int | None:
             at = r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)
             expected = _hash(previous, at, r.actor, r.role, r.action, r.target, r.detail)
             if r.previous_hash != previous or r.entry_hash != expected:
-                return r.id
+                broken: int = r.id
+                return broken
             previous = r.entry_hash
     return None

@@ -16,12 +16,16 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from sqlalchemy.engine import Engine
 
 from services.common.web import ApiError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _meta = sa.MetaData()
 api_tokens = sa.Table(
@@ -45,14 +49,15 @@ def _digest(token: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, engine: Engine, roles: Iterable[str]):
+    def __init__(self, engine: Engine, roles: Iterable[str]) -> None:
         self.engine = engine
         self.roles = frozenset(roles)
         _meta.create_all(engine)
 
     def issue(self, subject: str, role: str) -> str:
         if role not in self.roles:
-            raise ApiError("role", f"unknown role {role!r} (roles: {', '.join(sorted(self.roles))})")
+            raise ApiError("role", f"unknown role {role!r} "
+                                   f"(roles: {', '.join(sorted(self.roles))})")
         if not subject.strip():
             raise ApiError("subject", "is required")
         token = secrets.token_urlsafe(32)
@@ -78,23 +83,23 @@ class TokenStore:
         return Principal(row.subject, row.role) if row else None
 
 
-def install(app, store: TokenStore) -> None:
+def install(app: Flask, store: TokenStore) -> None:
     app.extensions["kleroterion.tokens"] = store
 
 
 def current_principal() -> Principal:
-    principal = getattr(g, "principal", None)
+    principal: Principal | None = getattr(g, "principal", None)
     if principal is None:
         raise RuntimeError("current_principal() outside a @require'd endpoint")
     return principal
 
 
-def require(*roles: str) -> Callable:
+def require(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Allow the endpoint to callers whose token carries one of ``roles``."""
 
-    def decorate(view):
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def guarded(*args, **kwargs):
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:

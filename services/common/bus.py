@@ -24,9 +24,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.common import events
+from services.common.settings import ServiceSettings
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ Handler = Callable[[Envelope], None]
 # Handles every new event of one polled batch at once (one transaction instead of one per
 # event); if it fails, the consumer falls back to one event at a time to find the poison.
 BatchHandler = Callable[[list[Envelope]], None]
+
+
+class Receipt(Protocol):
+    """What a publish returns when there is something to wait for (a Kafka send's future):
+    ``get`` blocks until the broker has acknowledged, and raises what it refused."""
+
+    def get(self, timeout: float | None = None) -> object: ...
 
 
 class AppliedEvents(Protocol):
@@ -103,8 +111,16 @@ class Consumer(abc.ABC):
 
     def __init__(self, bus: Bus, group: str, event_types: Sequence[str], handler: Handler | None,
                  applied: AppliedEvents | None, max_attempts: int, retry_backoff: float,
-                 batch_handler: BatchHandler | None = None):
-        if handler is None and batch_handler is None:
+                 batch_handler: BatchHandler | None = None) -> None:
+        single: Handler
+        if handler is not None:
+            single = handler
+        elif batch_handler is not None:
+            only_batch = batch_handler
+
+            def single(envelope: Envelope) -> None:
+                only_batch([envelope])
+        else:
             raise ValueError("handler: give a handler, a batch_handler or both")
         for event_type in event_types:
             events.topic_for(event_type)  # unknown types fail here, not at the first poll
@@ -112,7 +128,7 @@ class Consumer(abc.ABC):
         self.group = group
         self.event_types = tuple(event_types)
         self.topics = tuple(events.topic_for(t, bus.prefix) for t in event_types)
-        self.handler = handler or (lambda envelope: batch_handler([envelope]))
+        self.handler = single
         self.batch_handler = batch_handler
         self.applied = applied if applied is not None else MemoryAppliedEvents()
         self.max_attempts = max_attempts
@@ -211,13 +227,14 @@ def parse_dead_letter(topic_record: _Record) -> DeadLetter:
 
 class Bus(abc.ABC):
     def __init__(self, prefix: str = "kleroterion", partitions: int = 6, max_attempts: int = 3,
-                 retry_backoff: float = 0.05):
+                 retry_backoff: float = 0.05) -> None:
         self.prefix = prefix
         self.partitions = partitions
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
 
-    def publish(self, envelope: Envelope, key: str | None = None, wait: bool = False):
+    def publish(self, envelope: Envelope, key: str | None = None,
+                wait: bool = False) -> Receipt | None:
         """Publish an event on its type's topic. Events with the same key (default: the
         assembly) keep their order. ``wait`` blocks until the broker has acknowledged;
         otherwise the returned receipt's ``get(timeout)`` does (None when there is nothing
@@ -229,7 +246,8 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     def publish_raw(self, topic: str, value: bytes, key: bytes | None = None,
-                    headers: list[tuple[str, bytes]] | None = None, wait: bool = False):
+                    headers: list[tuple[str, bytes]] | None = None,
+                    wait: bool = False) -> Receipt | None:
         """Publish bytes as they are (tooling, replays from the dead-letter topic, tests)."""
 
     @abc.abstractmethod
@@ -240,7 +258,8 @@ class Bus(abc.ABC):
     def ensure_topics(self, topics: Iterable[str], partitions: int | None = None) -> None:
         """Create topics that do not exist yet."""
 
-    def ensure_event_topics(self, event_types: Iterable[str], partitions: int | None = None) -> None:
+    def ensure_event_topics(self, event_types: Iterable[str],
+                            partitions: int | None = None) -> None:
         self.ensure_topics([events.topic_for(t, self.prefix) for t in event_types], partitions)
 
     @abc.abstractmethod
@@ -265,7 +284,7 @@ class Bus(abc.ABC):
         # The dead letter must be durable before the offset is committed past the poison.
         self.publish_raw(topic, value, key, headers, wait=True)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: only a bus with connections has to close
         pass
 
 
@@ -277,8 +296,10 @@ class InProcessBus(Bus):
     round-robin over the group's members. Nothing survives the process, which is fine for
     the embedded default: every service's state is in its database, not on the bus."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, *, prefix: str = "kleroterion", partitions: int = 6,
+                 max_attempts: int = 3, retry_backoff: float = 0.05) -> None:
+        super().__init__(prefix=prefix, partitions=partitions, max_attempts=max_attempts,
+                         retry_backoff=retry_backoff)
         self._lock = threading.RLock()
         self._arrived = threading.Condition(self._lock)
         self._logs: dict[str, list[list[_Record]]] = {}
@@ -292,7 +313,9 @@ class InProcessBus(Bus):
                     self._logs[topic] = [[] for _ in range(partitions or self.partitions)]
                     self._rebalance_all()
 
-    def publish_raw(self, topic, value, key=None, headers=None, wait=False):
+    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None,
+                    headers: list[tuple[str, bytes]] | None = None,
+                    wait: bool = False) -> Receipt | None:
         with self._lock:
             self.ensure_topics([topic])
             log_ = self._logs[topic]
@@ -300,15 +323,17 @@ class InProcessBus(Bus):
             records = log_[partition]
             records.append(_Record(topic, partition, len(records), key, value, list(headers or [])))
             self._arrived.notify_all()
+        return None
 
     def _round_robin(self, topic: str) -> int:
         return sum(len(p) for p in self._logs[topic])
 
-    def flush(self, timeout=None) -> None:
+    def flush(self, timeout: float | None = None) -> None:
         pass
 
-    def consumer(self, group, event_types, handler=None, *, applied=None,
-                 batch_handler=None) -> InProcessConsumer:
+    def consumer(self, group: str, event_types: Sequence[str], handler: Handler | None = None, *,
+                 applied: AppliedEvents | None = None,
+                 batch_handler: BatchHandler | None = None) -> InProcessConsumer:
         member = InProcessConsumer(self, group, event_types, handler, applied,
                                    self.max_attempts, self.retry_backoff, batch_handler)
         with self._lock:
@@ -317,7 +342,7 @@ class InProcessBus(Bus):
             self._rebalance(group)
         return member
 
-    def read_topic(self, topic, timeout=5.0) -> list[_Record]:
+    def read_topic(self, topic: str, timeout: float = 5.0) -> list[_Record]:
         with self._lock:
             return [r for partition in self._logs.get(topic, []) for r in partition]
 
@@ -357,10 +382,14 @@ class InProcessBus(Bus):
 
 
 class InProcessConsumer(Consumer):
+    bus: InProcessBus
     _positions: dict[tuple[str, int], int]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, bus: InProcessBus, group: str, event_types: Sequence[str],
+                 handler: Handler | None, applied: AppliedEvents | None, max_attempts: int,
+                 retry_backoff: float, batch_handler: BatchHandler | None = None) -> None:
+        super().__init__(bus, group, event_types, handler, applied, max_attempts, retry_backoff,
+                         batch_handler)
         self._positions = {}
         self._closed = False
 
@@ -369,7 +398,7 @@ class InProcessConsumer(Consumer):
             return set(self._positions)
 
     def _fetch(self, limit: int = 500) -> list[_Record]:
-        bus: InProcessBus = self.bus  # type: ignore[assignment]
+        bus = self.bus
         batch: list[_Record] = []
         for (topic, partition), position in sorted(self._positions.items()):
             records = bus._logs[topic][partition]
@@ -381,7 +410,7 @@ class InProcessConsumer(Consumer):
     def poll_once(self, timeout: float = 1.0) -> int:
         if self._closed:
             raise RuntimeError(f"consumer of group {self.group!r} is closed")
-        bus: InProcessBus = self.bus  # type: ignore[assignment]
+        bus = self.bus
         deadline = time.monotonic() + timeout
         with bus._lock:
             batch = self._fetch()
@@ -403,7 +432,7 @@ class InProcessConsumer(Consumer):
     def close(self, commit: bool = True) -> None:
         if not self._closed:
             self._closed = True
-            self.bus._leave(self)  # type: ignore[attr-defined]
+            self.bus._leave(self)
 
 
 # --- Kafka ------------------------------------------------------------------------------
@@ -419,8 +448,9 @@ class KafkaConfig:
     ssl_cafile: str = ""
     client_id: str = "kleroterion"
 
-    def client_kwargs(self) -> dict:
-        kwargs: dict = {"bootstrap_servers": list(self.bootstrap_servers),
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every kafka-python client takes (producer, consumer, admin)."""
+        kwargs: dict[str, Any] = {"bootstrap_servers": list(self.bootstrap_servers),
                         "security_protocol": self.security_protocol,
                         "client_id": self.client_id}
         if self.sasl_mechanism:
@@ -436,8 +466,10 @@ class KafkaBus(Bus):
     """The bus on Apache Kafka. The producer is idempotent with ``acks='all'``: a retried
     send is never duplicated, and an acknowledged event survives a broker restart."""
 
-    def __init__(self, config: KafkaConfig, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, config: KafkaConfig, *, prefix: str = "kleroterion", partitions: int = 6,
+                 max_attempts: int = 3, retry_backoff: float = 0.05) -> None:
+        super().__init__(prefix=prefix, partitions=partitions, max_attempts=max_attempts,
+                         retry_backoff=retry_backoff)
         from kafka import KafkaProducer  # imported late: the embedded default never needs it
 
         self.config = config
@@ -449,27 +481,30 @@ class KafkaBus(Bus):
             delivery_timeout_ms=120_000,
             **config.client_kwargs(),
         )
-        self._admin = None
+        self._admin: Any = None  # kafka-python's KafkaAdminClient, made on first use
         self._known_topics: set[str] = set()
         self._consumers: list[KafkaGroupConsumer] = []
 
-    def publish_raw(self, topic, value, key=None, headers=None, wait=False):
-        future = self._producer.send(topic, value=value, key=key, headers=list(headers or []))
+    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None,
+                    headers: list[tuple[str, bytes]] | None = None,
+                    wait: bool = False) -> Receipt | None:
+        future: Receipt = self._producer.send(topic, value=value, key=key,
+                                              headers=list(headers or []))
         if wait:
             future.get(timeout=60)
         return future
 
-    def flush(self, timeout=None) -> None:
+    def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
 
-    def _admin_client(self):
+    def _admin_client(self) -> Any:
         if self._admin is None:
             from kafka.admin import KafkaAdminClient
 
             self._admin = KafkaAdminClient(**self.config.client_kwargs())
         return self._admin
 
-    def ensure_topics(self, topics, partitions=None) -> None:
+    def ensure_topics(self, topics: Iterable[str], partitions: int | None = None) -> None:
         from kafka.errors import TopicAlreadyExistsError
 
         wanted = [t for t in topics if t not in self._known_topics]
@@ -487,14 +522,15 @@ class KafkaBus(Bus):
                 pass  # another service created it between our list and create
         self._known_topics.update(wanted)
 
-    def consumer(self, group, event_types, handler=None, *, applied=None,
-                 batch_handler=None) -> KafkaGroupConsumer:
+    def consumer(self, group: str, event_types: Sequence[str], handler: Handler | None = None, *,
+                 applied: AppliedEvents | None = None,
+                 batch_handler: BatchHandler | None = None) -> KafkaGroupConsumer:
         member = KafkaGroupConsumer(self, group, event_types, handler, applied,
                                     self.max_attempts, self.retry_backoff, batch_handler)
         self._consumers.append(member)
         return member
 
-    def read_topic(self, topic, timeout=5.0) -> list[_Record]:
+    def read_topic(self, topic: str, timeout: float = 5.0) -> list[_Record]:
         from kafka import KafkaConsumer, TopicPartition
 
         reader = KafkaConsumer(enable_auto_commit=False, group_id=None,
@@ -510,7 +546,7 @@ class KafkaBus(Bus):
             out: list[_Record] = []
             deadline = time.monotonic() + timeout
             while any(reader.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-                for tp, messages in reader.poll(timeout_ms=200).items():
+                for messages in reader.poll(timeout_ms=200).values():
                     out.extend(_Record(m.topic, m.partition, m.offset, m.key, m.value,
                                        list(m.headers or [])) for m in messages)
             return out
@@ -527,8 +563,13 @@ class KafkaBus(Bus):
 
 
 class KafkaGroupConsumer(Consumer):
-    def __init__(self, bus: KafkaBus, *args, **kwargs):
-        super().__init__(bus, *args, **kwargs)
+    bus: KafkaBus
+
+    def __init__(self, bus: KafkaBus, group: str, event_types: Sequence[str],
+                 handler: Handler | None, applied: AppliedEvents | None, max_attempts: int,
+                 retry_backoff: float, batch_handler: BatchHandler | None = None) -> None:
+        super().__init__(bus, group, event_types, handler, applied, max_attempts, retry_backoff,
+                         batch_handler)
         from kafka import KafkaConsumer
 
         bus.ensure_topics(self.topics)
@@ -566,10 +607,8 @@ class KafkaGroupConsumer(Consumer):
             self._consumer.close(autocommit=False)
 
 
-def bus_from_settings(settings) -> Bus:
+def bus_from_settings(settings: ServiceSettings) -> Bus:
     """The bus a service's settings ask for."""
-    common = dict(prefix=settings.topic_prefix, partitions=settings.topic_partitions,
-                  max_attempts=settings.max_delivery_attempts)
     if settings.bus == "kafka":
         return KafkaBus(KafkaConfig(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -579,14 +618,16 @@ def bus_from_settings(settings) -> Bus:
             sasl_password=settings.kafka_sasl_password,
             ssl_cafile=settings.kafka_ssl_cafile,
             client_id=f"kleroterion-{settings.service}",
-        ), **common)
-    return InProcessBus(**common)
+        ), prefix=settings.topic_prefix, partitions=settings.topic_partitions,
+            max_attempts=settings.max_delivery_attempts)
+    return InProcessBus(prefix=settings.topic_prefix, partitions=settings.topic_partitions,
+                        max_attempts=settings.max_delivery_attempts)
 
 
 class ConsumerWorker:
     """Runs consumers on a background thread until stopped (one per service process)."""
 
-    def __init__(self, consumers: Sequence[Consumer]):
+    def __init__(self, consumers: Sequence[Consumer]) -> None:
         self.consumers = list(consumers)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -26,7 +26,7 @@ _FIELD_BY_MESSAGE = {f.message_type.full_name: f.name for f in _PAYLOAD.fields}
 class EventError(ValueError):
     """An event that cannot be built or read; ``field`` names the offending part."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
@@ -73,11 +73,13 @@ def payload_of(envelope: Envelope) -> Message:
     which = envelope.WhichOneof("payload")
     if which is None:
         raise EventError("payload", "envelope carries no payload")
-    return getattr(envelope, which)
+    payload: Message = getattr(envelope, which)
+    return payload
 
 
 def encode(envelope: Envelope) -> bytes:
-    return envelope.SerializeToString()
+    data: bytes = envelope.SerializeToString()
+    return data
 
 
 def decode(data: bytes) -> Envelope:

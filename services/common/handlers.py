@@ -21,13 +21,23 @@ service that claims the event and writes its audit line in one place for all of 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from services.common import events
-from services.common.bus import Consumer
+from services.common.bus import Bus, Consumer
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 
-Ctx = TypeVar("Ctx")
+
+class WithBus(Protocol):
+    """A context a consumer can be made from: it has the service's bus (and, optionally,
+    ``applied``, the service's applied-events memory)."""
+
+    @property
+    def bus(self) -> Bus: ...
+
+
+# Every consumer group runs with its service's context, which reaches the bus.
+Ctx = TypeVar("Ctx", bound=WithBus)
 EventHandler = Callable[[Any, Envelope], None]
 BatchEventHandler = Callable[[Any, list[Envelope]], None]
 # around(ctx, envelope, handler) calls handler(ctx, envelope) inside whatever it sets up.

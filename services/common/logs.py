@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any, TextIO
 
 PERSONAL_FIELDS = frozenset({
     "cpr", "cpr_number", "person_key", "name", "first_name", "last_name", "full_name",
@@ -32,8 +33,8 @@ def scrub(text: str) -> str:
     return text
 
 
-def _extras(record: logging.LogRecord) -> dict:
-    out = {}
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in vars(record).items():
         if key in _STANDARD or key.startswith("_"):
             continue
@@ -44,7 +45,7 @@ def _extras(record: logging.LogRecord) -> dict:
 
 
 class JsonFormatter(logging.Formatter):
-    def __init__(self, service: str):
+    def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
@@ -69,7 +70,8 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extras}".rstrip()
 
 
-def configure(service: str, level: str = "INFO", fmt: str = "json", stream=None) -> None:
+def configure(service: str, level: str = "INFO", fmt: str = "json",
+              stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter())
     root = logging.getLogger()

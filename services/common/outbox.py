@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from services.common import events
-from services.common.bus import Bus
+from services.common.bus import Bus, Receipt
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def enqueue_many(conn: Connection, envelopes: Iterable[Envelope], key: str | Non
 
 
 class Outbox:
-    def __init__(self, engine: Engine, bus: Bus, batch: int = 1000):
+    def __init__(self, engine: Engine, bus: Bus, batch: int = 1000) -> None:
         self.engine = engine
         self.bus = bus
         self.batch = batch
@@ -115,7 +115,8 @@ class Outbox:
         # k+1 is on its way, so the producer never idles on a flush between batches. What
         # was sent but not confirmed when something fails stays pending and goes again
         # (consumers skip event ids they have applied).
-        published, last_id, inflight = 0, 0, None
+        published, last_id = 0, 0
+        inflight: tuple[list[int], list[Receipt | None]] | None = None
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
@@ -135,7 +136,7 @@ class Outbox:
                 return published
             inflight = ([r.id for r in rows], receipts)
 
-    def _confirm(self, ids: list[int], receipts: list) -> int:
+    def _confirm(self, ids: list[int], receipts: list[Receipt | None]) -> int:
         for receipt in receipts:
             if receipt is not None:
                 receipt.get(timeout=60)  # raises what the broker refused
@@ -175,7 +176,7 @@ class Outbox:
     # --- relay ------------------------------------------------------------------------
 
     def start_relay(self, interval: float = 1.0) -> Outbox:
-        def loop():
+        def loop() -> None:
             while not self._stop.is_set():
                 self._wake.wait(interval)
                 self._wake.clear()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.engine import Engine
 
 from services.common import audit, auth, logs, storage, web
@@ -58,7 +59,8 @@ def create_flask_app(ctx: ServiceContext, import_name: str) -> Flask:
     operator tokens installed; the service adds its blueprints."""
     logs.configure(ctx.settings.service, ctx.settings.log_level, ctx.settings.log_format)
     app = Flask(import_name)
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):  # what Flask() makes; sort_keys is its own
+        app.json.sort_keys = False
 
     def database() -> None:
         with ctx.engine.connect() as conn:

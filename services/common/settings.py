@@ -11,15 +11,16 @@ import os
 import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, TypeVar
 
 PREFIX = "KLERO_"
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     """A setting's value is unusable; ``variable`` is the environment variable to fix."""
 
-    def __init__(self, variable: str, reason: str):
+    def __init__(self, variable: str, reason: str) -> None:
         super().__init__(f"{variable}: {reason}")
         self.variable = variable
         self.reason = reason
@@ -45,7 +46,7 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
-_PARSERS: dict[Any, Callable[[str], Any]] = {
+_PARSERS: dict[type, Callable[[str], object]] = {
     bool: _parse_bool,
     int: _parse_int,
     str: str,
@@ -53,15 +54,16 @@ _PARSERS: dict[Any, Callable[[str], Any]] = {
 }
 
 
-def setting(default: Any, doc: str, *, env: str | None = None, choices: tuple[str, ...] = (),
-            minimum: int | None = None, secret: bool = False) -> Any:
+def setting(default: T, doc: str, *, env: str | None = None, choices: tuple[str, ...] = (),
+            minimum: int | None = None, secret: bool = False) -> T:
     """Declare a setting: its default, what it is for, and how to check it."""
     return field(default=default, metadata={"doc": doc, "env": env, "choices": choices,
                                             "minimum": minimum, "secret": secret})
 
 
-def variable_name(service: str, f: dataclasses.Field) -> str:
-    return f.metadata.get("env") or f"{PREFIX}{service.upper()}_{f.name.upper()}"
+def variable_name(service: str, f: dataclasses.Field[Any]) -> str:
+    env: str | None = f.metadata.get("env")
+    return env or f"{PREFIX}{service.upper()}_{f.name.upper()}"
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,15 @@ class ServiceSettings:
             "KLERO_DATA_DIR named after the service.")
     bus: str = setting("inprocess", "Event bus: 'inprocess' (embedded) or 'kafka'.",
                        env="KLERO_BUS", choices=("inprocess", "kafka"))
-    kafka_bootstrap: tuple = setting(("127.0.0.1:9092",), "Kafka bootstrap servers, comma separated.",
-                                     env="KLERO_KAFKA_BOOTSTRAP")
+    kafka_bootstrap: tuple[str, ...] = setting(
+        ("127.0.0.1:9092",), "Kafka bootstrap servers, comma separated.",
+        env="KLERO_KAFKA_BOOTSTRAP")
     kafka_security_protocol: str = setting(
         "PLAINTEXT", "Kafka security protocol.", env="KLERO_KAFKA_SECURITY_PROTOCOL",
         choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))
-    kafka_sasl_mechanism: str = setting("", "SASL mechanism (PLAIN, SCRAM-SHA-512) when SASL is on.",
-                                        env="KLERO_KAFKA_SASL_MECHANISM")
+    kafka_sasl_mechanism: str = setting(
+        "", "SASL mechanism (PLAIN, SCRAM-SHA-512) when SASL is on.",
+        env="KLERO_KAFKA_SASL_MECHANISM")
     kafka_sasl_username: str = setting("", "SASL user name.", env="KLERO_KAFKA_SASL_USERNAME")
     kafka_sasl_password: str = setting("", "SASL password.", env="KLERO_KAFKA_SASL_PASSWORD",
                                        secret=True)
@@ -96,9 +100,9 @@ class ServiceSettings:
     max_delivery_attempts: int = setting(
         3, "Attempts at handling an event before it goes to the dead-letter topic.",
         env="KLERO_MAX_DELIVERY_ATTEMPTS", minimum=1)
-    plugins: tuple = setting((), "Plugins enabled in this region, comma separated; empty means "
-                                 "the region file's list, or every installed plugin.",
-                             env="KLERO_PLUGINS")
+    plugins: tuple[str, ...] = setting(
+        (), "Plugins enabled in this region, comma separated; empty means the region file's "
+            "list, or every installed plugin.", env="KLERO_PLUGINS")
     region_config: str = setting("", "Path of the region's TOML file (enabled plugins and their "
                                      "settings).", env="KLERO_REGION_CONFIG")
     log_level: str = setting("INFO", "Log level.", env="KLERO_LOG_LEVEL",
@@ -107,10 +111,10 @@ class ServiceSettings:
                               env="KLERO_LOG_FORMAT", choices=("json", "text"))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any):
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Read every field from the environment; raise SettingsError naming the variable."""
         environ = os.environ if environ is None else environ
-        service = overrides.get("service") or cls.service
+        service: str = overrides.get("service") or cls.service
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name == "service":
@@ -133,7 +137,7 @@ class ServiceSettings:
 
     def documented(self) -> list[tuple[str, str, str]]:
         """(variable, current value, doc) for every setting; secrets are masked."""
-        rows = []
+        rows: list[tuple[str, str, str]] = []
         for f in dataclasses.fields(self):
             if f.name == "service":
                 continue
@@ -144,9 +148,11 @@ class ServiceSettings:
         return rows
 
 
-def _check(name: str, f: dataclasses.Field, raw: Any, from_env: bool) -> Any:
+def _check(name: str, f: dataclasses.Field[Any], raw: Any, from_env: bool) -> Any:
+    # Annotations are strings here (postponed evaluation): "tuple[str, ...]" is a tuple.
     kind = f.type if isinstance(f.type, type) else {"str": str, "int": int, "bool": bool,
-                                                     "tuple": tuple}.get(str(f.type), str)
+                                                     "tuple": tuple}.get(
+        str(f.type).partition("[")[0], str)
     if from_env or isinstance(raw, str) and kind is not str:
         try:
             value = _PARSERS[kind](raw)

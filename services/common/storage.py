@@ -8,9 +8,10 @@ service in ``schema_migrations``.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -48,7 +49,7 @@ applied_events = sa.Table(
 )
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created, and SQLite is set up for
     several threads (WAL, a busy timeout, foreign keys on)."""
     if url.startswith("sqlite"):
@@ -59,7 +60,7 @@ def make_engine(url: str, **kwargs) -> Engine:
                                   **kwargs)
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
+        def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
             # pysqlite's own transaction handling skips DDL and breaks SAVEPOINT; take
             # control so migrations and nested claims are really transactional.
             dbapi_conn.isolation_level = None
@@ -70,7 +71,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
+        def _sqlite_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -121,25 +122,26 @@ def apply_once(conn: Connection, group: str, event_id: str) -> bool:
 class SqlAppliedEvents:
     """The bus's applied-events guard kept in the service's database (survives restarts)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         _meta.create_all(engine)
 
     def seen(self, group: str, event_id: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.scalar(sa.select(sa.func.count()).select_from(applied_events).where(
+            count = conn.scalar(sa.select(sa.func.count()).select_from(applied_events).where(
                 applied_events.c.consumer_group == group,
-                applied_events.c.event_id == event_id)) > 0
+                applied_events.c.event_id == event_id))
+            return (count or 0) > 0
 
     def record(self, group: str, event_id: str) -> None:
         with self.engine.begin() as conn:
             apply_once(conn, group, event_id)
 
-    def seen_many(self, group: str, event_ids) -> set[str]:
+    def seen_many(self, group: str, event_ids: Iterable[str]) -> set[str]:
         with self.engine.connect() as conn:
             return _applied_among(conn, group, list(event_ids))
 
-    def record_many(self, group: str, event_ids) -> None:
+    def record_many(self, group: str, event_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(event_ids))
         with self.engine.begin() as conn:
             already = _applied_among(conn, group, ids)
