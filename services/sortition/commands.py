@@ -62,8 +62,7 @@ def plot_probabilities(path: pathlib.Path, probabilities, k: int, title: str) ->
 def _select(args) -> int:
     from tqdm import tqdm
 
-    from services.sortition.engine.csvio import load_instance
-    from services.sortition.engine.distribution import compute_distribution
+    from services.sortition.engine import compute_distribution, load_instance
 
     instance = load_instance(args.categories, args.respondents, args.seats,
                              household_columns=args.household_columns or None,

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.sortition.engine.model import Distribution, Instance
+from services.sortition.engine import Distribution, Instance
 
 LOTTERY_FORMAT = "kleroterion-lottery/1"
 DRAW_DOMAIN = "kleroterion-draw/1"

@@ -14,133 +14,64 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from types import FrameType
+from typing import Any, TypeVar
 
 import grpc
-import numpy as np
 from google.protobuf import json_format
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import Connection
 
 from services.common import events, outbox, storage
-from services.common.bus import Bus, ConsumerWorker, bus_from_settings
+from services.common.bus import Bus, Consumer, ConsumerWorker, bus_from_settings
 from services.common.outbox import Outbox
 from services.contracts.kleroterion.v1 import sortition_events_pb2 as ev
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
 from services.sortition import draw as drawing
-from services.sortition.engine.distribution import ALGORITHMS, compute_distribution
-from services.sortition.engine.feasibility import FeasibilityReport, check_feasibility
-from services.sortition.engine.model import Instance, InstanceError, Person, Quota
-from services.sortition.engine.problem import SolveCancelled
-from services.sortition.engine.validation import validate_instance
-from services.sortition.models import RunStore
+from services.sortition import handlers
+from services.sortition.engine import (
+    ALGORITHMS,
+    Distribution,
+    Instance,
+    InstanceError,
+    SolveCancelled,
+    check_feasibility,
+    compute_distribution,
+)
+from services.sortition.messages import (
+    REQUEST_ERRORS,
+    Abort,
+    RequestError,
+    abort,
+    distribution_result,
+    in_pool,
+    infeasible,
+    instance_from_pool,
+    panel_members,
+    probabilities_by_id,
+    quota_ranges,
+    report_message,
+)
+from services.sortition.models import Run, RunStore
 from services.sortition.settings import Settings
 from services.sortition.substitutes import draw_substitutes
-from services.sortition.topup import TopUp
+from services.sortition.topup import TopUps
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SortitionService"].full_name
-FEASIBILITY_TRAILER = "kleroterion-feasibility-bin"
 MAX_LOTTERY_SIZE = 100_000
 PRODUCER = "sortition"
 EVENT_TYPES = ("distribution_computed", "panel_drawn", "substitutes_drawn")
 
-
-class RequestError(ValueError):
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+T = TypeVar("T")
 
 
-# ---- requests -> engine types -------------------------------------------------------------
-
-def instance_from_pool(pool: pb.Pool, field: str = "pool") -> Instance:
-    """Check the pool field by field and build the engine's Instance; errors name the field
-    by its path in the request."""
-    if pool.seats <= 0:
-        raise RequestError(f"{field}.seats", "must be positive")
-    if not pool.people:
-        raise RequestError(f"{field}.people", "the pool is empty")
-    if not pool.quotas:
-        raise RequestError(f"{field}.quotas", "at least one quota is needed")
-    quotas = []
-    categories: list[str] = []
-    for qi, q in enumerate(pool.quotas):
-        f = f"{field}.quotas[{qi}]"
-        if not q.feature.strip():
-            raise RequestError(f"{f}.feature", "is empty")
-        if not q.value.strip():
-            raise RequestError(f"{f}.value", "is empty")
-        if q.max < q.min:
-            raise RequestError(f"{f}.max", f"must be >= min ({q.min}), got {q.max}")
-        if q.HasField("min_flex") and q.min_flex > q.min:
-            raise RequestError(f"{f}.min_flex", f"must be <= min ({q.min}), got {q.min_flex}")
-        if q.HasField("max_flex") and q.max_flex < q.max:
-            raise RequestError(f"{f}.max_flex", f"must be >= max ({q.max}), got {q.max_flex}")
-        quotas.append(Quota(q.feature, q.value, q.min, q.max,
-                            q.min_flex if q.HasField("min_flex") else None,
-                            q.max_flex if q.HasField("max_flex") else None))
-        if q.feature not in categories:
-            categories.append(q.feature)
-    people = []
-    for i, p in enumerate(pool.people):
-        if not p.id.strip():
-            raise RequestError(f"{field}.people[{i}].id", "is empty")
-        for cat in categories:
-            if not p.features.get(cat, "").strip():
-                # without a value the person would escape that category's quotas
-                raise RequestError(f"{field}.people[{i}].features", f"no value for quota category {cat!r}")
-        people.append(Person(p.id, dict(p.features), p.household or None))
-    if pool.household_rule not in pb.HouseholdRule.values():
-        raise RequestError(f"{field}.household_rule", f"unknown value {pool.household_rule}")
-    instance = Instance(people=people, quotas=quotas, seats=pool.seats,
-                        already_selected=tuple(pool.already_selected),
-                        one_per_household=pool.household_rule == pb.HOUSEHOLD_RULE_ONE_PER_HOUSEHOLD)
-    try:
-        validate_instance(instance)
-    except InstanceError as exc:
-        raise RequestError(f"{field}.{exc.field}", exc.reason) from None
-    return instance
-
-
-def report_message(instance: Instance, report: FeasibilityReport) -> pb.FeasibilityReport:
-    out = pb.FeasibilityReport(feasible=report.feasible, problems=report.trivial,
-                               seconds=report.seconds, summary=report.summary(),
-                               relaxation_found=report.relaxation is not None)
-    for f, v in report.conflicting:
-        out.conflicting.add(feature=f, value=v)
-    for c in report.relaxation or ():
-        out.relaxation.add(feature=c.feature, value=c.value, old_min=c.old_min,
-                           new_min=c.new_min, old_max=c.old_max, new_max=c.new_max)
-    if report.example_panel:
-        out.example_panel.extend(instance.people[i].id for i in report.example_panel)
-    return out
-
-
-def panel_members(pool: pb.Pool, ids) -> list[ev.PanelMember]:
-    """The people ``ids`` with their answers to the quota categories only: what seating and
-    replacing them needs, and nothing the pool may carry beside (households, other columns)."""
-    categories = {q.feature for q in pool.quotas}
-    people = {p.id: p for p in pool.people}
-    return [ev.PanelMember(member_id=pid, features={k: v for k, v in people[pid].features.items()
-                                                    if k in categories})
-            for pid in ids]
-
-
-def quota_ranges(pool: pb.Pool) -> list[ev.QuotaRange]:
-    return [ev.QuotaRange(feature=q.feature, value=q.value, min=q.min, max=q.max)
-            for q in pool.quotas]
-
-
-class _Abort(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str, trailers=()):
-        super().__init__(message)
-        self.code, self.message, self.trailers = code, message, tuple(trailers)
-
-
-def _should_stop(context: grpc.ServicerContext):
+def _should_stop(context: grpc.ServicerContext) -> Callable[[], bool]:
     def check() -> bool:
         if not context.is_active():
             return True
@@ -150,7 +81,7 @@ def _should_stop(context: grpc.ServicerContext):
 
 
 class SortitionServicer(pb_grpc.SortitionServiceServicer):
-    def __init__(self, settings: Settings, store: RunStore, outbox: Outbox):
+    def __init__(self, settings: Settings, store: RunStore, outbox: Outbox) -> None:
         self.settings = settings
         self.store = store
         self.outbox = outbox
@@ -161,7 +92,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
         self._lock = threading.Lock()
 
     # -- helpers --------------------------------------------------------------------------
-    def _enqueue(self, conn, payload, assembly_id: str, event_id: str) -> None:
+    def _enqueue(self, conn: Connection, payload: Any, assembly_id: str, event_id: str) -> None:
         """Write a result's event in the transaction that stores the result, so a stored
         result is always announced, even if the broker is away (the relay sends it later).
         The id is derived from the result: a retried call finds it already written."""
@@ -169,46 +100,36 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                                                    region=self.settings.region,
                                                    producer=PRODUCER, event_id=event_id))
 
-    @staticmethod
-    def _abort(context, exc: Exception):
-        if isinstance(exc, _Abort):
-            if exc.trailers:
-                context.set_trailing_metadata(exc.trailers)
-            context.abort(exc.code, exc.message)
-        if isinstance(exc, InstanceError):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{exc.field}: {exc.reason}")
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-
-    def _run(self, context, fn):
+    def _run(self, context: grpc.ServicerContext, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except (RequestError, drawing.LotteryError, InstanceError, _Abort) as exc:
-            self._abort(context, exc)
+        except REQUEST_ERRORS as exc:
+            abort(context, exc)
 
     def _feasible_or_abort(self, instance: Instance) -> None:
         report = check_feasibility(instance, time_limit=self.settings.feasibility_seconds)
         if not report.feasible:
-            message = report_message(instance, report)
-            raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                         "pool.quotas: no panel meets the quotas: " + report.summary(),
-                         [(FEASIBILITY_TRAILER, message.SerializeToString())])
+            raise infeasible(instance, report)
 
     # -- rpcs -----------------------------------------------------------------------------
-    def CheckFeasibility(self, request, context):
-        def handle():
+    def CheckFeasibility(self, request: pb.CheckFeasibilityRequest,
+                         context: grpc.ServicerContext) -> pb.FeasibilityReport:
+        def handle() -> pb.FeasibilityReport:
             instance = instance_from_pool(request.pool)
             report = check_feasibility(instance, time_limit=self.settings.feasibility_seconds)
             return report_message(instance, report)
         return self._run(context, handle)
 
-    def ComputeDistribution(self, request, context):
+    def ComputeDistribution(self, request: pb.ComputeDistributionRequest,
+                            context: grpc.ServicerContext,
+                            ) -> Iterator[pb.ComputeDistributionUpdate]:
         try:
             algorithm, instance, m, tolerance = self._compute_args(request)
             self._feasible_or_abort(instance)
-        except (RequestError, _Abort) as exc:
-            self._abort(context, exc)
+        except (RequestError, Abort) as exc:
+            abort(context, exc)
         started = time.monotonic()
-        updates: queue.Queue = queue.Queue()
+        updates: queue.Queue[Any] = queue.Queue()
         should_stop = _should_stop(context)
 
         def progress(phase: str, iteration: int, min_probability: float) -> None:
@@ -229,7 +150,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 log.info("solve stopped: call cancelled or past its deadline")
                 updates.put(("cancelled", None))
                 return
-            except BaseException as exc:  # noqa: BLE001 - handed to the serving thread
+            except BaseException as exc:  # handed to the serving thread
                 updates.put(("error", exc))
                 return
             if should_stop():
@@ -255,19 +176,20 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 return
             if kind == "error":
                 if isinstance(value, InstanceError):
-                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"pool.{value.field}: {value.reason}")
+                    abort(context, in_pool(value))
                 raise value
             if not context.is_active():
                 with self._lock:
                     self.solves_discarded += 1
                 return
             break
-        distribution = value
+        distribution: Distribution = value
         result = self._run(context, lambda: self._finish_run(request, instance, distribution, m,
                                                              time.monotonic() - started))
         yield pb.ComputeDistributionUpdate(result=result)
 
-    def _compute_args(self, request):
+    def _compute_args(self, request: pb.ComputeDistributionRequest,
+                      ) -> tuple[str, Instance, int, float]:
         if not request.assembly_id.strip():
             raise RequestError("assembly_id", "is required")
         algorithm = request.algorithm or "leximin"
@@ -282,7 +204,9 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
             raise RequestError("tolerance", f"must lie in (0, 0.1), got {tolerance}")
         return algorithm, instance_from_pool(request.pool), m, tolerance
 
-    def _finish_run(self, request, instance, distribution, m, seconds) -> pb.DistributionResult:
+    def _finish_run(self, request: pb.ComputeDistributionRequest, instance: Instance,
+                    distribution: Distribution, m: int,
+                    seconds: float) -> pb.DistributionResult:
         pool_hash = drawing.pool_sha256(instance)
         # The rounding is randomised; seeding it from the pool makes a rerun reproduce the
         # same published list.
@@ -290,8 +214,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                                        time_budget=self.settings.rounding_seconds)
         lottery = rounded.lottery
         run_id = str(uuid.uuid4())
-        ids = [p.id for p in instance.people]
-        probabilities = {pid: float(p) for pid, p in zip(ids, distribution.probabilities)}
+        probabilities = probabilities_by_id(instance, distribution)
         s = distribution.stats
         with self.store.engine.begin() as conn:
             self.store.add(
@@ -306,40 +229,32 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 gini=s.gini, panel_count=len(distribution.panels), pool_version=pool_hash,
                 lottery_sha256=lottery.sha256, lottery_size=lottery.size,
                 max_rounding_deviation=rounded.max_deviation, geometric_mean=s.geometric_mean,
-                share_below_k_over_n=s.share_below_k_over_n, pool_size=len(ids),
+                share_below_k_over_n=s.share_below_k_over_n, pool_size=len(instance.people),
                 seats=instance.seats),
                 request.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/computed")))
         self.outbox.try_publish()
-        log.info("distribution computed", extra={"run_id": run_id, "algorithm": distribution.algorithm,
-                                                 "pool_size": len(ids), "seconds": round(seconds, 3)})
-        result = pb.DistributionResult(
-            run_id=run_id, algorithm=distribution.algorithm,
-            stats=pb.FairnessStats(min_probability=s.minimum, gini=s.gini,
-                                   geometric_mean=s.geometric_mean,
-                                   share_below_k_over_n=s.share_below_k_over_n),
-            support_size=int(np.count_nonzero(distribution.weights > 0)),
-            lottery_size=lottery.size, lottery_sha256=lottery.sha256,
-            max_rounding_deviation=rounded.max_deviation, pool_sha256=pool_hash,
-            seconds=seconds, lottery_json=lottery.data)
-        for pid, p, lp in zip(ids, distribution.probabilities, rounded.lottery_probabilities):
-            result.probabilities.add(id=pid, probability=float(p), lottery_probability=float(lp))
-        return result
+        log.info("distribution computed", extra={
+            "run_id": run_id, "algorithm": distribution.algorithm,
+            "pool_size": len(instance.people), "seconds": round(seconds, 3)})
+        return distribution_result(run_id=run_id, instance=instance, distribution=distribution,
+                                   rounded=rounded, pool_sha256=pool_hash, seconds=seconds)
 
-    def _get_run(self, run_id: str):
+    def _get_run(self, run_id: str) -> Run:
         if not run_id.strip():
             raise RequestError("run_id", "is required")
         run = self.store.get(run_id)
         if run is None:
-            raise _Abort(grpc.StatusCode.NOT_FOUND, f"run_id: no run {run_id!r}")
+            raise Abort(grpc.StatusCode.NOT_FOUND, f"run_id: no run {run_id!r}")
         return run
 
-    def DrawPanel(self, request, context):
-        def handle():
+    def DrawPanel(self, request: pb.DrawPanelRequest,
+                  context: grpc.ServicerContext) -> pb.DrawPanelResponse:
+        def handle() -> pb.DrawPanelResponse:
             run = self._get_run(request.run_id)
             seed = drawing.normalize_seed(request.seed)
             lottery = drawing.parse_lottery(run.lottery_json.encode("utf-8"))
             if lottery.sha256 != run.lottery_sha256:
-                raise _Abort(grpc.StatusCode.DATA_LOSS,
+                raise Abort(grpc.StatusCode.DATA_LOSS,
                              "run_id: the stored lottery no longer matches its published SHA-256")
             result = drawing.draw(lottery, seed)
             pool = json_format.Parse(run.pool_json, pb.Pool())
@@ -347,7 +262,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 stored = self.store.record_draw(run.run_id, result.seed, result.panel_index,
                                                 result.panel, conn=conn)
                 if stored.seed != result.seed:
-                    raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                    raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
                                  f"seed: run {run.run_id} was already drawn with another seed; "
                                  "a published lottery is drawn once")
                 self._enqueue(conn, ev.PanelDrawn(
@@ -363,11 +278,12 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                                         seed=result.seed)
         return self._run(context, handle)
 
-    def DrawSubstitutes(self, request, context):
-        def handle():
+    def DrawSubstitutes(self, request: pb.DrawSubstitutesRequest,
+                        context: grpc.ServicerContext) -> pb.DrawSubstitutesResponse:
+        def handle() -> pb.DrawSubstitutesResponse:
             run = self._get_run(request.run_id)
             if run.panel_ids is None:
-                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
                              "run_id: the panel has not been drawn yet (call DrawPanel first)")
             pool = json_format.Parse(run.pool_json, pb.Pool())
             instance = instance_from_pool(pool)
@@ -405,10 +321,12 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
 class SortitionServer:
     """The gRPC server with health, reflection and graceful stop."""
 
-    def __init__(self, settings: Settings, *, bus: Bus | None = None, store: RunStore | None = None):
+    def __init__(self, settings: Settings, *, bus: Bus | None = None,
+                 store: RunStore | None = None) -> None:
         self.settings = settings
         self.bus = bus if bus is not None else bus_from_settings(settings)
-        self.store = store if store is not None else RunStore(storage.make_engine(settings.database()))
+        self.store = (store if store is not None
+                      else RunStore(storage.make_engine(settings.database())))
         limit = settings.max_message_mb * 1024 * 1024
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.max_workers,
@@ -420,7 +338,8 @@ class SortitionServer:
         # Every event (the RPCs' results, the top-ups) goes through the run store's outbox.
         self.outbox = Outbox(self.store.engine, self.bus)
         self.servicer = SortitionServicer(settings, self.store, self.outbox)
-        self.top_up = TopUp(settings, self.store, self.outbox)
+        self.top_up = TopUps(settings, self.store, self.outbox, self.bus,
+                             storage.SqlAppliedEvents(self.store.engine))
         pb_grpc.add_SortitionServiceServicer_to_server(self.servicer, self.server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -428,7 +347,8 @@ class SortitionServer:
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
         if self.port == 0:
-            raise RuntimeError(f"KLERO_SORTITION_PORT: cannot listen on {settings.host}:{settings.port}")
+            raise RuntimeError("KLERO_SORTITION_PORT: cannot listen on "
+                               f"{settings.host}:{settings.port}")
 
     def start(self) -> SortitionServer:
         self.server.start()
@@ -446,9 +366,9 @@ class SortitionServer:
     def wait(self) -> None:
         self.server.wait_for_termination()
 
-    def consumers(self) -> list:
+    def consumers(self) -> list[Consumer]:
         """The bus consumers that run beside the gRPC server (top-up requests)."""
-        return [self.top_up.consumer(self.bus)]
+        return [group.consumer(self.top_up) for group in handlers.GROUPS]
 
 
 def serve(settings: Settings) -> int:
@@ -460,7 +380,7 @@ def serve(settings: Settings) -> int:
     server.outbox.start_relay()
     done = threading.Event()
 
-    def _terminate(signum, _frame):
+    def _terminate(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", extra={"signal": signal.Signals(signum).name,
                                     "grace_seconds": settings.grace_seconds})
         server.stop().wait()
@@ -475,6 +395,6 @@ def serve(settings: Settings) -> int:
     server.outbox.stop_relay()
     try:
         server.bus.close()
-    except Exception:  # noqa: BLE001 - closing on the way out; nothing left to protect
+    except Exception:  # closing on the way out; nothing left to protect
         pass
     return 0

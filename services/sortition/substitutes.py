@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from services.sortition.engine.model import Instance, InstanceError
+from services.sortition.engine import Instance, InstanceError
 
 
 def _quota_matrix(instance: Instance) -> np.ndarray:

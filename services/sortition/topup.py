@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 
 from google.protobuf import json_format
 
@@ -24,100 +25,107 @@ from services.common.bus import Bus
 from services.common.outbox import Outbox
 from services.contracts.kleroterion.v1 import sortition_events_pb2 as ev
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
+from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 from services.sortition import draw as drawing
-from services.sortition.engine.distribution import ALGORITHMS, compute_distribution
-from services.sortition.engine.feasibility import check_feasibility
-from services.sortition.engine.model import InstanceError
+from services.sortition.engine import (
+    ALGORITHMS,
+    InstanceError,
+    check_feasibility,
+    compute_distribution,
+)
+from services.sortition.messages import instance_from_pool, panel_members, probabilities_by_id
 from services.sortition.models import RunStore
 from services.sortition.settings import Settings
 from services.sortition.substitutes import top_up_instance
 
 log = logging.getLogger(__name__)
 
-CONSUMER_GROUP = "sortition"
-CONSUMED = ("replacement_requested",)
 PRODUCER = "sortition"
 
 
-class TopUp:
-    def __init__(self, settings: Settings, store: RunStore, box: Outbox):
-        self.settings = settings
-        self.store = store
-        self.outbox = box
+@dataclass(frozen=True)
+class TopUps:
+    """What answering top-up requests needs: the settings, the run store, the outbox the
+    answers go through, and the bus and applied-event record of the requests' consumer."""
 
-    def consumer(self, bus: Bus):
-        return bus.consumer(CONSUMER_GROUP, list(CONSUMED), self.handle,
-                            applied=storage.SqlAppliedEvents(self.store.engine))
+    settings: Settings
+    store: RunStore
+    outbox: Outbox
+    bus: Bus
+    applied: storage.SqlAppliedEvents
 
-    def handle(self, envelope) -> None:
-        from services.sortition.server import instance_from_pool, panel_members
 
-        request = envelope.replacement_requested
-        assembly_id = envelope.assembly_id
-        run = self.store.latest_drawn(assembly_id)
-        if run is None:
-            return self._skip(envelope, "no drawn run for the assembly")
-        pool = json_format.Parse(run.pool_json, pb.Pool())
-        instance = instance_from_pool(pool)
-        known = {p.id for p in instance.people}
-        seated = list(dict.fromkeys(request.seated_ids))
-        unknown = [pid for pid in seated if pid not in known]
-        if unknown:
-            raise InstanceError("seated_ids", f"{len(unknown)} seated ids are not in the pool")
-        # Earlier top-ups already left some out of their pool.
-        withdrawn = [pid for pid in dict.fromkeys([*request.withdrawn_ids, request.vacated_by])
-                     if pid in known and pid not in seated]
-        if len(seated) >= instance.seats:
-            return self._skip(envelope, "every seat is taken")
-        top = top_up_instance(instance, seated, withdrawn)
-        report = check_feasibility(top, time_limit=self.settings.feasibility_seconds)
-        if not report.feasible:
-            return self._skip(envelope, "no panel with the seated members meets the quotas: "
-                                        + report.summary())
-        algorithm = run.algorithm if run.algorithm in ALGORITHMS else "leximin"
-        distribution = compute_distribution(top, algorithm)
-        pool_hash = drawing.pool_sha256(top)
-        rounded = drawing.make_lottery(top, distribution, self.settings.lottery_size,
-                                       seed=int(pool_hash[:16], 16),
-                                       time_budget=self.settings.rounding_seconds)
-        lottery = rounded.lottery
-        result = drawing.draw(lottery, envelope.event_id)
-        new_ids = [pid for pid in result.panel if pid not in set(seated)]
-        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"top-up/{envelope.event_id}"))
-        top_pool = pb.Pool(seats=pool.seats, quotas=pool.quotas, already_selected=seated,
-                           household_rule=pool.household_rule,
-                           people=[p for p in pool.people if p.id not in set(withdrawn)])
-        ids = [p.id for p in top.people]
-        substitutes = ev.SubstitutesDrawn(
-            run_id=run_id, substitute_ids=new_ids, lottery_sha256=lottery.sha256,
-            panel_index=result.panel_index, substitutes=panel_members(pool, new_ids))
-        envelope_out = events.new_event(
-            substitutes, assembly_id=assembly_id, region=self.settings.region, producer=PRODUCER,
-            correlation_id=envelope.event_id,
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/substitutes")))
-        with self.store.engine.begin() as conn:
-            if not storage.apply_once(conn, CONSUMER_GROUP, envelope.event_id):
-                return
-            self.store.add(
-                conn=conn, run_id=run_id, assembly_id=assembly_id,
-                algorithm=distribution.algorithm, pool_sha256=pool_hash,
-                pool_json=json_format.MessageToJson(top_pool, indent=None),
-                probabilities={pid: float(p) for pid, p in zip(ids, distribution.probabilities)},
-                min_probability=distribution.stats.minimum, gini=distribution.stats.gini,
-                lottery_json=lottery.data, lottery_sha256=lottery.sha256,
-                lottery_size=lottery.size, max_rounding_deviation=rounded.max_deviation,
-                seed=result.seed, panel_index=result.panel_index,
-                panel_json=json.dumps(list(result.panel)),
-                substitutes_json=json.dumps({"substitute_ids": new_ids,
-                                             "top_up_for": request.vacated_by}))
-            outbox.enqueue(conn, envelope_out)
-        log.info("top-up drawn", extra={"run_id": run_id, "assembly_id": assembly_id,
-                                        "new_members": len(new_ids)})
-        self.outbox.try_publish()
+def draw_top_up(ctx: TopUps, envelope: Envelope, *, group: str) -> None:
+    """Answer one ``replacement_requested`` with a drawn top-up, claimed for ``group``."""
+    request = envelope.replacement_requested
+    assembly_id = envelope.assembly_id
+    run = ctx.store.latest_drawn(assembly_id)
+    if run is None:
+        _skip(ctx, envelope, "no drawn run for the assembly", group=group)
+        return
+    pool = json_format.Parse(run.pool_json, pb.Pool())
+    instance = instance_from_pool(pool)
+    known = {p.id for p in instance.people}
+    seated = list(dict.fromkeys(request.seated_ids))
+    unknown = [pid for pid in seated if pid not in known]
+    if unknown:
+        raise InstanceError("seated_ids", f"{len(unknown)} seated ids are not in the pool")
+    # Earlier top-ups already left some out of their pool.
+    withdrawn = [pid for pid in dict.fromkeys([*request.withdrawn_ids, request.vacated_by])
+                 if pid in known and pid not in seated]
+    if len(seated) >= instance.seats:
+        _skip(ctx, envelope, "every seat is taken", group=group)
+        return
+    top = top_up_instance(instance, seated, withdrawn)
+    report = check_feasibility(top, time_limit=ctx.settings.feasibility_seconds)
+    if not report.feasible:
+        _skip(ctx, envelope, "no panel with the seated members meets the quotas: "
+              + report.summary(), group=group)
+        return
+    algorithm = run.algorithm if run.algorithm in ALGORITHMS else "leximin"
+    distribution = compute_distribution(top, algorithm)
+    pool_hash = drawing.pool_sha256(top)
+    rounded = drawing.make_lottery(top, distribution, ctx.settings.lottery_size,
+                                   seed=int(pool_hash[:16], 16),
+                                   time_budget=ctx.settings.rounding_seconds)
+    lottery = rounded.lottery
+    result = drawing.draw(lottery, envelope.event_id)
+    new_ids = [pid for pid in result.panel if pid not in set(seated)]
+    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"top-up/{envelope.event_id}"))
+    top_pool = pb.Pool(seats=pool.seats, quotas=pool.quotas, already_selected=seated,
+                       household_rule=pool.household_rule,
+                       people=[p for p in pool.people if p.id not in set(withdrawn)])
+    substitutes = ev.SubstitutesDrawn(
+        run_id=run_id, substitute_ids=new_ids, lottery_sha256=lottery.sha256,
+        panel_index=result.panel_index, substitutes=panel_members(pool, new_ids))
+    envelope_out = events.new_event(
+        substitutes, assembly_id=assembly_id, region=ctx.settings.region, producer=PRODUCER,
+        correlation_id=envelope.event_id,
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/substitutes")))
+    with ctx.store.engine.begin() as conn:
+        if not storage.apply_once(conn, group, envelope.event_id):
+            return
+        ctx.store.add(
+            conn=conn, run_id=run_id, assembly_id=assembly_id,
+            algorithm=distribution.algorithm, pool_sha256=pool_hash,
+            pool_json=json_format.MessageToJson(top_pool, indent=None),
+            probabilities=probabilities_by_id(top, distribution),
+            min_probability=distribution.stats.minimum, gini=distribution.stats.gini,
+            lottery_json=lottery.data, lottery_sha256=lottery.sha256,
+            lottery_size=lottery.size, max_rounding_deviation=rounded.max_deviation,
+            seed=result.seed, panel_index=result.panel_index,
+            panel_json=json.dumps(list(result.panel)),
+            substitutes_json=json.dumps({"substitute_ids": new_ids,
+                                         "top_up_for": request.vacated_by}))
+        outbox.enqueue(conn, envelope_out)
+    log.info("top-up drawn", extra={"run_id": run_id, "assembly_id": assembly_id,
+                                    "new_members": len(new_ids)})
+    ctx.outbox.try_publish()
 
-    def _skip(self, envelope, reason: str) -> None:
-        # Retrying cannot change the answer; an operator sees the warning and draws by hand.
-        log.warning("top-up not drawn", extra={"assembly_id": envelope.assembly_id,
-                                               "event_id": envelope.event_id, "reason": reason})
-        with self.store.engine.begin() as conn:
-            storage.apply_once(conn, CONSUMER_GROUP, envelope.event_id)
+
+def _skip(ctx: TopUps, envelope: Envelope, reason: str, *, group: str) -> None:
+    # Retrying cannot change the answer; an operator sees the warning and draws by hand.
+    log.warning("top-up not drawn", extra={"assembly_id": envelope.assembly_id,
+                                           "event_id": envelope.event_id, "reason": reason})
+    with ctx.store.engine.begin() as conn:
+        storage.apply_once(conn, group, envelope.event_id)

@@ -9,7 +9,7 @@ import grpc
 from services.common import storage
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
-from services.sortition.engine.model import Instance, Person, Quota
+from services.sortition.engine import Instance, Person, Quota
 from services.sortition.models import RunStore
 from services.sortition.server import SortitionServer
 from services.sortition.settings import Settings

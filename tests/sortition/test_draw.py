@@ -10,8 +10,7 @@ import pytest
 from sortition_support import small_instance
 
 from services.sortition import draw as drawing
-from services.sortition.engine.distribution import compute_distribution
-from services.sortition.engine.model import Distribution, FairnessStats
+from services.sortition.engine import Distribution, FairnessStats, compute_distribution
 from services.sortition.substitutes import panel_problems
 
 

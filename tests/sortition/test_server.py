@@ -14,8 +14,9 @@ from services.common import events
 from services.common.bus import InProcessBus
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.sortition import draw as drawing
-from services.sortition.engine.csvio import load_instance
-from services.sortition.server import FEASIBILITY_TRAILER, SERVICE_NAME
+from services.sortition.engine import load_instance
+from services.sortition.messages import FEASIBILITY_TRAILER
+from services.sortition.server import SERVICE_NAME
 from services.sortition.substitutes import panel_problems
 
 

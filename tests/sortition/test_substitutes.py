@@ -6,8 +6,7 @@ import pytest
 from sortition_support import small_instance
 
 from services.sortition import draw as drawing
-from services.sortition.engine.distribution import compute_distribution
-from services.sortition.engine.model import InstanceError
+from services.sortition.engine import InstanceError, compute_distribution
 from services.sortition.substitutes import (
     draw_substitutes,
     next_substitute,

@@ -14,7 +14,7 @@ from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.sessions import app as sessions_app
 from services.sessions.settings import Settings as SessionsSettings
 from services.sortition import draw as drawing
-from services.sortition.engine.model import Instance, Person, Quota
+from services.sortition.engine import Instance, Person, Quota
 
 
 def tight_instance() -> Instance:
