@@ -1,19 +1,82 @@
-"""The plugin host: discovery, region choice, registries and every hook."""
+"""The plugin host: discovery, region choice, registries and every hook; the public plugin
+API (``kleroterion.plugin``) that plugins import it all from."""
 from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
 
 import pytest
 
+import kleroterion.plugin as plugin_api
 from kleroterion.cli import main
-from services.common.hookspecs import (
+from kleroterion.plugin import (
     AssemblyFormat,
     DeliveryResult,
     DropoutPolicy,
     Invitation,
+    PluginError,
+    PluginHost,
     Recipient,
+    RegionConfig,
     ReportArtifact,
     hookimpl,
 )
-from services.common.plugins import PluginError, PluginHost, RegionConfig
+from services.common import hookspecs
+from services.common import plugins as plugin_host
+
+# What a plugin author needs, named in docs/PLUGINS.md: removing one breaks plugins.
+PUBLIC_NAMES = {
+    "hookimpl", "PROJECT", "ENTRY_POINT_GROUP", "HOOK_NAMES", "KleroterionSpecs",
+    "AssemblyFormat", "DropoutPolicy",
+    "InvitationChannel", "Recipient", "Invitation", "DeliveryResult",
+    "Report", "ReportArtifact", "ReportSection", "TableBlock", "FigureBlock",
+    "PluginError", "PluginHost", "RegionConfig",
+}
+
+
+def test_public_plugin_api_names_what_plugins_need():
+    assert set(plugin_api.__all__) == PUBLIC_NAMES
+    # Every type the hook specs define (hook arguments, return types, channel and report
+    # protocols) is in the public API.
+    defined = {name for name, obj in vars(hookspecs).items()
+               if inspect.isclass(obj) and obj.__module__ == hookspecs.__name__
+               and not name.startswith("_")}
+    assert defined <= PUBLIC_NAMES
+    assert set(hookspecs.HOOK_NAMES) == {
+        "register_assembly_formats", "register_invitation_channels", "register_reports",
+        "evaluation_report_sections", "invitation_channel_order", "assembly_starting"}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_NAMES))
+def test_public_plugin_api_reexports_the_same_objects(name):
+    # The same objects, not copies: the host's isinstance checks must accept what a plugin
+    # built from kleroterion.plugin returns.
+    origin = hookspecs if hasattr(hookspecs, name) else plugin_host
+    assert getattr(plugin_api, name) is getattr(origin, name)
+
+
+def test_hook_specs_have_a_docstring_and_types():
+    for name in hookspecs.HOOK_NAMES:
+        spec = getattr(hookspecs.KleroterionSpecs, name)
+        assert inspect.getdoc(spec), name
+        signature = inspect.signature(spec)
+        assert signature.return_annotation is not inspect.Signature.empty, name
+        assert all(p.annotation is not inspect.Parameter.empty
+                   for p in list(signature.parameters.values())[1:]), name
+
+
+def test_importing_the_plugin_api_loads_no_service():
+    # kleroterion/__init__.py stays import-free, so a plugin pulls in the common layer only.
+    code = ("import sys, json, kleroterion.plugin; print(json.dumps(sorted(m for m in "
+            "sys.modules if m.split('.')[0] in ('kleroterion', 'services', 'plugins'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True,
+                                       capture_output=True, text=True).stdout)
+    assert "kleroterion.plugin" in loaded
+    assert [m for m in loaded if m.startswith("kleroterion.") and m != "kleroterion.plugin"] == []
+    assert [m for m in loaded if m.startswith("services.")
+            and not m.startswith(("services.common", "services.contracts"))] == []
 
 
 class EchoChannel:
@@ -85,7 +148,8 @@ def test_region_plugin_hooks(tmp_path):
     region_file = tmp_path / "hovedstaden.toml"
     region_file.write_text('region = "hovedstaden"\nenabled_plugins = ["formats", "region"]\n'
                            'channel_order = ["echo"]\n[plugins.region]\nprefix = "hs"\n')
-    host = PluginHost(region=RegionConfig.load(region_file), extra_plugins=[("region", RegionPlugin())])
+    host = PluginHost(region=RegionConfig.load(region_file),
+                      extra_plugins=[("region", RegionPlugin())])
     channel = host.channels()["echo"]
     assert channel.prefix == "hs"  # the region file's settings reach the plugin
     person = Recipient(invitation_id="i1", code="K7Q2", email="x@example.invalid")

@@ -4,8 +4,13 @@ from __future__ import annotations
 import pytest
 
 from kleroterion.cli import main
-from services.common.hookspecs import InvitationChannel, Recipient
-from services.common.plugins import PluginError, PluginHost, RegionConfig
+from kleroterion.plugin import (
+    InvitationChannel,
+    PluginError,
+    PluginHost,
+    Recipient,
+    RegionConfig,
+)
 
 CHANNELS = ("digital_post", "letter", "sms", "email")
 

@@ -6,10 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from kleroterion.plugin import InvitationChannel, PluginError, Recipient
 from plugins.channels import digital_post
 from plugins.channels.digital_post import MEMO_NS, DigitalPostChannel, message_uuid
-from services.common.hookspecs import InvitationChannel, Recipient
-from services.common.plugins import PluginError
 
 NS = {"memo": MEMO_NS}
 CPR = "0101901234"
@@ -56,7 +55,8 @@ def test_memo_message_has_the_key_elements(settings, template, assembly):
                            "memo:contentResponsibleID", namespaces=NS) == "29190623"
     assert header.findtext("memo:Recipient/memo:recipientID", namespaces=NS) == CPR
     assert header.findtext("memo:Recipient/memo:idType", namespaces=NS) == "CPR"
-    assert header.findtext("memo:ReplyData/memo:messageUUID", namespaces=NS) == message_uuid("inv-1")
+    assert (header.findtext("memo:ReplyData/memo:messageUUID", namespaces=NS)
+            == message_uuid("inv-1"))
     main = root.find("memo:MessageBody/memo:MainDocument", NS)
     assert main.findtext("memo:File/memo:encodingFormat", namespaces=NS) == "application/pdf"
     assert main.findtext("memo:File/memo:language", namespaces=NS) == "da"

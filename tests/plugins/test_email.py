@@ -10,9 +10,8 @@ import pytest
 aiosmtpd = pytest.importorskip("aiosmtpd")  # a test dependency: pip install -e '.[test]'
 from aiosmtpd.controller import Controller  # noqa: E402
 
+from kleroterion.plugin import PluginError, Recipient  # noqa: E402
 from plugins.channels.email import EmailChannel, message_id  # noqa: E402
-from services.common.hookspecs import Recipient  # noqa: E402
-from services.common.plugins import PluginError  # noqa: E402
 
 
 class Mailbox:

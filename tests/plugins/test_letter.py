@@ -6,10 +6,9 @@ import re
 
 import pytest
 
+from kleroterion.plugin import PluginError, Recipient
 from plugins.channels import letter as letter_plugin
 from plugins.channels.letter import CSV_COLUMNS, LetterChannel
-from services.common.hookspecs import Recipient
-from services.common.plugins import PluginError
 
 
 def person(i, **kw):
