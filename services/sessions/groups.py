@@ -89,7 +89,9 @@ def pair_stats(rounds: Iterable[Sequence[Sequence[str]]]) -> dict:
 
 
 class _Problem:
-    def __init__(self, members, features, table_size, met, constraints):
+    def __init__(self, members: Sequence[str], features: Mapping[str, Mapping[str, str]],
+                 table_size: int, met: Mapping[tuple[str, str], int],
+                 constraints: Sequence[Constraint]) -> None:
         self.ids = list(members)
         if len(set(self.ids)) != len(self.ids):
             raise GroupingError("members", "a member is listed twice")
@@ -128,7 +130,7 @@ class _Problem:
         parent = list(range(n))
         together_by: dict[int, str] = {}
 
-        def find(i):
+        def find(i: int) -> int:
             while parent[i] != i:
                 parent[i] = parent[parent[i]]
                 i = parent[i]

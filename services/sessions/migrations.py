@@ -3,11 +3,12 @@ snapshot: later changes to models.py come as new migrations (op.add_column …).
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic.operations import Operations
 
 from services.common.storage import Migration
 
 
-def _initial(op) -> None:
+def _initial(op: Operations) -> None:
     op.create_table(
         "assemblies",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -115,7 +116,7 @@ def _initial(op) -> None:
     op.create_index("ix_seatings_assembly_id", "seatings", ["assembly_id"])
 
 
-def _seated_when_held(op) -> None:
+def _seated_when_held(op: Operations) -> None:
     op.add_column("sessions", sa.Column("seated", sa.Integer, nullable=True))
 
 

@@ -1,4 +1,5 @@
-"""The sessions service's tables (created by migrations.py; described here for queries)."""
+"""The sessions service's tables: the one source of its schema. migrations.py is the
+frozen history that builds it; tests/common/test_schema_drift.py fails when the two differ."""
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -2,35 +2,40 @@
 tests/fuzz/ fuzzes every operation from it with schemathesis)."""
 from __future__ import annotations
 
+from typing import Any
+
+from services.sessions import roles
+
 ERROR = {"$ref": "#/components/schemas/Error"}
-READERS = ["platform_operator", "host", "facilitator", "observer"]
-PLANNERS = ["platform_operator", "host"]
-FACILITATORS = ["platform_operator", "facilitator"]
+READERS = list(roles.READERS)
+PLANNERS = list(roles.PLANNERS)
+FACILITATORS = list(roles.FACILITATORS)
 REFUSALS = {
     "400": "The body is not a JSON object",
     "404": "Unknown assembly, session, member or agenda item (names the field)",
     "409": "Conflicts with the current state (names the field)",
     "422": "Bad input (names the field and the reason)",
 }
-S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+S, INT, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 
 
-def _obj(required: tuple = (), **props) -> dict:
-    out: dict = {"type": "object", "properties": props}
+def _obj(required: tuple[str, ...] = (), **props: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props}
     if required:
         out["required"] = list(required)
     return out
 
 
-def _op(summary: str, roles: list[str] | None, *, params: tuple = (), query: dict | None = None,
-        body: dict | None = None, ok: str = "200", errors: tuple = ("404",),
-        content: dict | None = None) -> dict:
-    responses: dict = {ok: {"description": "OK", "content": content or JSON_OBJECT}}
+def _op(summary: str, roles: list[str] | None, *, params: tuple[str, ...] = (),
+        query: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+        ok: str = "200", errors: tuple[str, ...] = ("404",),
+        content: dict[str, Any] | None = None) -> dict[str, Any]:
+    responses: dict[str, Any] = {ok: {"description": "OK", "content": content or JSON_OBJECT}}
     for code in errors:
         responses[code] = {"description": REFUSALS[code],
                            "content": {"application/json": {"schema": ERROR}}}
-    op: dict = {"summary": summary, "responses": responses}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
     if roles is None:
         op["security"] = []
     else:
@@ -63,7 +68,7 @@ SESSION = _obj(("title", "starts_at", "ends_at", "place", "host"), id=S, title=S
 LANG = {"lang": {"type": "string", "enum": ["da", "en"]}}
 
 
-def document() -> dict:
+def document() -> dict[str, Any]:
     a, m, s, g = ("assembly_id",), ("assembly_id", "member_id"), ("session_id",), ("item_id",)
     paths = {
         "/api/assemblies": {"post": _op(
@@ -90,7 +95,7 @@ def document() -> dict:
                        body=_obj(members={"type": "object", "additionalProperties": _obj(
                            features={"type": "object"}, name=S, name_consent=B)},
                            quotas={"type": "array", "items": _obj(
-                               ("feature",), feature=S, value=S, min=I, max=I)})),
+                               ("feature",), feature=S, value=S, min=INT, max=INT)})),
             "get": _op("The panel's composition against the quotas", READERS, params=a)},
         "/api/assemblies/{assembly_id}/members/{member_id}/response": {"post": _op(
             "A member's answer to a seat offer", FACILITATORS, params=m,

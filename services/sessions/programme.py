@@ -66,7 +66,9 @@ def _escape(text: str) -> str:
 def fold(line: str) -> str:
     """RFC 5545 §3.1: lines longer than 75 octets continue on the next line after CRLF and
     one space; a UTF-8 character is never split."""
-    out, current, size = [], [], 0
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
     for ch in line:
         width = len(ch.encode())
         limit = 75 if not out else 74  # a continuation line starts with the space

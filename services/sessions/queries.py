@@ -3,35 +3,44 @@ composition against the quotas, attendance and table seatings. No writes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from services.common.hookspecs import AssemblyFormat
 from services.common.plugins import PluginError
 from services.common.service import ServiceContext
 from services.common.web import ApiError
 from services.sessions import groups, panel, programme
 from services.sessions import models as m
 
+# A row as a plain dict of column name -> value.
+Row = dict[str, Any]
 
-def assembly(conn, assembly_id: str) -> dict:
-    row = conn.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id)).mappings().first()
+
+def assembly(conn: Connection, assembly_id: str) -> Row:
+    row = conn.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id)) \
+        .mappings().first()
     if row is None:
         raise ApiError("assembly_id", f"no assembly {assembly_id!r}", 404)
     return dict(row)
 
 
-def assembly_exists(conn, assembly_id: str) -> bool:
-    return conn.scalar(sa.select(m.assemblies.c.id).where(m.assemblies.c.id == assembly_id)) is not None
+def assembly_exists(conn: Connection, assembly_id: str) -> bool:
+    found = conn.scalar(sa.select(m.assemblies.c.id).where(m.assemblies.c.id == assembly_id))
+    return found is not None
 
 
-def assembly_format(ctx: ServiceContext, row: dict):
+def assembly_format(ctx: ServiceContext, row: Row) -> AssemblyFormat:
     try:
         return ctx.plugins.format(row["format"])
     except PluginError as exc:
         raise ApiError("format", exc.reason, 422) from None
 
 
-def sessions(conn, assembly_id: str) -> list[dict]:
+def sessions(conn: Connection, assembly_id: str) -> list[Row]:
     rows = conn.execute(sa.select(m.sessions).where(m.sessions.c.assembly_id == assembly_id)
                         .order_by(m.sessions.c.starts_at, m.sessions.c.id)).mappings()
     out = []
@@ -43,26 +52,27 @@ def sessions(conn, assembly_id: str) -> list[dict]:
     return out
 
 
-def session(conn, session_id: str) -> dict:
-    row = conn.execute(sa.select(m.sessions).where(m.sessions.c.id == session_id)).mappings().first()
+def session(conn: Connection, session_id: str) -> Row:
+    row = conn.execute(sa.select(m.sessions).where(m.sessions.c.id == session_id)) \
+        .mappings().first()
     if row is None:
         raise ApiError("session_id", f"no session {session_id!r}", 404)
     return next(s for s in sessions(conn, row["assembly_id"]) if s["id"] == session_id)
 
 
-def agenda(conn, session_id: str) -> list[dict]:
+def agenda(conn: Connection, session_id: str) -> list[Row]:
     return [dict(r) for r in conn.execute(
         sa.select(m.agenda_items).where(m.agenda_items.c.session_id == session_id)
         .order_by(m.agenda_items.c.position)).mappings()]
 
 
-def guests(conn, session_id: str) -> list[dict]:
+def guests(conn: Connection, session_id: str) -> list[Row]:
     return [{"kind": r.kind, "name": r.name, "organisation": r.organisation}
             for r in conn.execute(sa.select(m.guests).where(m.guests.c.session_id == session_id)
                                   .order_by(m.guests.c.id))]
 
 
-def members(conn, assembly_id: str, statuses=None) -> list[dict]:
+def members(conn: Connection, assembly_id: str, statuses: Sequence[str] | None = None) -> list[Row]:
     query = sa.select(m.members).where(m.members.c.assembly_id == assembly_id)
     if statuses:
         query = query.where(m.members.c.status.in_(statuses))
@@ -71,7 +81,7 @@ def members(conn, assembly_id: str, statuses=None) -> list[dict]:
     return [{**dict(r), "features": json.loads(r["features"])} for r in rows]
 
 
-def member(conn, assembly_id: str, member_id: str) -> dict:
+def member(conn: Connection, assembly_id: str, member_id: str) -> Row:
     found = [x for x in members(conn, assembly_id) if x["member_id"] == member_id]
     if not found:
         raise ApiError("member_id", f"{member_id!r} is not on this assembly's panel or "
@@ -79,14 +89,14 @@ def member(conn, assembly_id: str, member_id: str) -> dict:
     return found[0]
 
 
-def quotas(conn, assembly_id: str) -> list[dict]:
+def quotas(conn: Connection, assembly_id: str) -> list[Row]:
     return [dict(r) for r in conn.execute(
         sa.select(m.quotas.c.feature, m.quotas.c.value, m.quotas.c.min, m.quotas.c.max)
         .where(m.quotas.c.assembly_id == assembly_id)
         .order_by(m.quotas.c.feature, m.quotas.c.value)).mappings()]
 
 
-def programme_view(ctx: ServiceContext, conn, assembly_id: str, public: bool) -> dict:
+def programme_view(ctx: ServiceContext, conn: Connection, assembly_id: str, public: bool) -> Row:
     row = assembly(conn, assembly_id)
     planned = sessions(conn, assembly_id)
     out = {"assembly": {"id": row["id"], "name": row["name"],
@@ -109,12 +119,12 @@ def programme_view(ctx: ServiceContext, conn, assembly_id: str, public: bool) ->
     return out
 
 
-def next_session(conn, assembly_id: str) -> int:
+def next_session(conn: Connection, assembly_id: str) -> int:
     held = [s for s in sessions(conn, assembly_id) if s["held_at"] is not None]
     return len(held) + 1
 
 
-def composition(conn, assembly_id: str) -> dict:
+def composition(conn: Connection, assembly_id: str) -> Row:
     row = assembly(conn, assembly_id)
     everyone = members(conn, assembly_id)
     seated = [x for x in everyone if x["status"] in panel.SEATED]
@@ -130,7 +140,7 @@ def composition(conn, assembly_id: str) -> dict:
                          "features": x["features"]} for x in everyone]}
 
 
-def attendance(ctx: ServiceContext, conn, assembly_id: str) -> dict:
+def attendance(ctx: ServiceContext, conn: Connection, assembly_id: str) -> Row:
     row = assembly(conn, assembly_id)
     fmt = assembly_format(ctx, row)
     planned_sessions = sessions(conn, assembly_id)
@@ -155,7 +165,7 @@ def attendance(ctx: ServiceContext, conn, assembly_id: str) -> dict:
             "min_attendance_share": share, "members": rows}
 
 
-def constraints(conn, assembly_id: str) -> list[groups.Constraint]:
+def constraints(conn: Connection, assembly_id: str) -> list[groups.Constraint]:
     # Named by position, as in the list the facilitator last sent (constraints[0] …).
     return [groups.Constraint(r.kind, tuple(json.loads(r.members)), r.table_no)
             for r in conn.execute(sa.select(m.group_constraints)
@@ -163,8 +173,9 @@ def constraints(conn, assembly_id: str) -> list[groups.Constraint]:
                                   .order_by(m.group_constraints.c.id))]
 
 
-def group_item(conn, item_id: str) -> tuple[dict, dict]:
-    item = conn.execute(sa.select(m.agenda_items).where(m.agenda_items.c.id == item_id)).mappings().first()
+def group_item(conn: Connection, item_id: str) -> tuple[Row, Row]:
+    item = conn.execute(sa.select(m.agenda_items).where(m.agenda_items.c.id == item_id)) \
+        .mappings().first()
     if item is None:
         raise ApiError("agenda_item_id", f"no agenda item {item_id!r}", 404)
     if item["kind"] != "group_work":
@@ -172,7 +183,7 @@ def group_item(conn, item_id: str) -> tuple[dict, dict]:
     return dict(item), session(conn, item["session_id"])
 
 
-def present(conn, assembly_id: str, session_id: str) -> list[dict]:
+def present(conn: Connection, assembly_id: str, session_id: str) -> list[Row]:
     """Who sits down at the tables: once check-in has begun, those checked in; before it,
     every seated member not reported absent."""
     marks = {r.member_id: r.present for r in conn.execute(
@@ -184,7 +195,7 @@ def present(conn, assembly_id: str, session_id: str) -> list[dict]:
     return [x for x in seated if marks.get(x["member_id"]) is not False]
 
 
-def tables(conn, item_id: str) -> list[list[str]]:
+def tables(conn: Connection, item_id: str) -> list[list[str]]:
     out: dict[int, list[str]] = {}
     for r in conn.execute(sa.select(m.seatings.c.table_no, m.seatings.c.member_id)
                           .where(m.seatings.c.agenda_item_id == item_id)
@@ -193,7 +204,7 @@ def tables(conn, item_id: str) -> list[list[str]]:
     return [out[t] for t in sorted(out)]
 
 
-def history(conn, assembly_id: str, except_item: str) -> list[list[list[str]]]:
+def history(conn: Connection, assembly_id: str, except_item: str) -> list[list[list[str]]]:
     rounds: dict[str, dict[int, list[str]]] = {}
     for r in conn.execute(sa.select(m.seatings).where(m.seatings.c.assembly_id == assembly_id,
                                                       m.seatings.c.agenda_item_id != except_item)):

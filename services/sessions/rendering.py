@@ -3,11 +3,16 @@ request asks for, local times, and the printable table plan (PDF)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import request
 
+from services.common.service import ServiceContext
 from services.sessions import programme
+from services.sessions.settings import settings_of
 
 TEXT = {
     "da": {"programme": "Program", "session": "Møde", "place": "Sted", "host": "Vært",
@@ -17,7 +22,8 @@ TEXT = {
            "minutes": "min", "held": "afholdt", "planned": "Planlagte timer",
            "check_in": "Indtjekning", "token": "Adgangsnøgle", "present": "Til stede",
            "load": "Hent medlemmer", "saved": "Gemt", "language": "English",
-           "kinds": {"expert_talk": "Ekspertoplæg", "stakeholder_hearing": "Høring af interessenter",
+           "kinds": {"expert_talk": "Ekspertoplæg",
+                     "stakeholder_hearing": "Høring af interessenter",
                      "group_work": "Gruppearbejde", "plenary": "Plenum", "voting": "Afstemning",
                      "expert": "Ekspert", "stakeholder": "Interessent"}},
     "en": {"programme": "Programme", "session": "Session", "place": "Place", "host": "Host",
@@ -38,12 +44,14 @@ def lang() -> str:
     return asked if asked in TEXT else "da"
 
 
-def local_time(ctx):
-    zone = ZoneInfo(ctx.settings.timezone)
+def local_time(ctx: ServiceContext) -> Callable[[datetime], str]:
+    zone = ZoneInfo(settings_of(ctx).timezone)
     return lambda dt: programme.utc(dt).astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
-def table_plan_pdf(assembly, session, slots, names) -> bytes:
+def table_plan_pdf(assembly: Mapping[str, Any], session: Mapping[str, Any],
+                   slots: Sequence[Mapping[str, Any]],
+                   names: Mapping[str, str | None]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table

@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from services.common.hookspecs import AssemblyFormat
+from services.common.service import ServiceContext
 from services.common.web import ApiError
 from services.contracts.kleroterion.v1 import sessions_events_pb2 as pb
 from services.sessions import models as m
@@ -27,8 +31,9 @@ def _features_json(features: Mapping[str, str]) -> str:
     return json.dumps({k: str(v) for k, v in features.items()}, sort_keys=True)
 
 
-def seat_panel(conn, assembly_id: str, drawn: Iterable[tuple[str, Mapping[str, str]]],
-               quota_ranges: Iterable[Mapping]) -> None:
+def seat_panel(conn: Connection, assembly_id: str,
+               drawn: Iterable[tuple[str, Mapping[str, str]]],
+               quota_ranges: Iterable[Mapping[str, Any]]) -> None:
     """Offer a seat to every drawn member, with the features the draw carried; the quotas
     of the draw replace any earlier ones (a draw without quotas leaves them as they are)."""
     known = set(conn.scalars(sa.select(m.members.c.member_id)
@@ -52,7 +57,7 @@ def seat_panel(conn, assembly_id: str, drawn: Iterable[tuple[str, Mapping[str, s
                                                   value=q["value"], min=q["min"], max=q["max"]))
 
 
-def list_substitutes(conn, assembly_id: str,
+def list_substitutes(conn: Connection, assembly_id: str,
                      drawn: Iterable[tuple[str, Mapping[str, str]]]) -> None:
     """Append drawn substitutes to the reserve list. A top-up draw appends; the order of
     earlier substitutes stands."""
@@ -70,7 +75,7 @@ def list_substitutes(conn, assembly_id: str,
             substitute_rank=rank, features=_features_json(features), updated_at=_now()))
 
 
-def offer_next(conn, assembly_id: str, vacated_by: str) -> list:
+def offer_next(conn: Connection, assembly_id: str, vacated_by: str) -> list[Any]:
     """Offer the vacated seat to the next substitute who keeps the quotas; otherwise open a
     vacancy and ask sortition for a top-up draw."""
     everyone = queries.members(conn, assembly_id)
@@ -101,8 +106,9 @@ def offer_next(conn, assembly_id: str, vacated_by: str) -> list:
     return [pb.SeatOffered(vacated_by=vacated_by, substitute_id=chosen, substitute_rank=rank or 0)]
 
 
-def vacate(conn, fmt, assembly: dict, member: dict, status: str, reason: str,
-           before_session: int) -> list:
+def vacate(conn: Connection, fmt: AssemblyFormat, assembly: Mapping[str, Any],
+           member: Mapping[str, Any], status: str, reason: str,
+           before_session: int) -> list[Any]:
     if member["status"] not in panel.SEATED:
         raise ApiError("member_id", f"{member['member_id']!r} holds no seat (status "
                                     f"{member['status']})", 409)
@@ -113,28 +119,29 @@ def vacate(conn, fmt, assembly: dict, member: dict, status: str, reason: str,
     conn.execute(m.vacancies.insert().values(
         assembly_id=assembly["id"], vacated_by=member["member_id"], before_session=before_session,
         state="not_replaced" if after_cutoff else "open"))
-    out: list = [pb.MemberWithdrew(member_id=member["member_id"], before_session=before_session,
-                                   reason=reason, after_cutoff=after_cutoff)]
+    out: list[Any] = [pb.MemberWithdrew(member_id=member["member_id"],
+                                        before_session=before_session, reason=reason,
+                                        after_cutoff=after_cutoff)]
     if not after_cutoff:
         out += offer_next(conn, assembly["id"], member["member_id"])
     return out
 
 
-def fill_open_vacancies(conn, assembly_id: str) -> list:
+def fill_open_vacancies(conn: Connection, assembly_id: str) -> list[Any]:
     """Offer open vacancies to substitutes who keep the quotas now (after a top-up draw or
     an import of features); a vacancy still without one is not asked for again."""
     open_ = conn.execute(sa.select(m.vacancies.c.vacated_by).where(
         m.vacancies.c.assembly_id == assembly_id, m.vacancies.c.state == "open")
         .order_by(m.vacancies.c.before_session, m.vacancies.c.vacated_by)).scalars().all()
-    out = []
+    out: list[Any] = []
     for vacated_by in open_:
         out += [p for p in offer_next(conn, assembly_id, vacated_by)
                 if isinstance(p, pb.SeatOffered)]
     return out
 
 
-def answer_offer(conn, ctx, assembly_id: str, member_id: str, answer: str,
-                 reason: str = "declined the seat") -> list:
+def answer_offer(conn: Connection, ctx: ServiceContext, assembly_id: str, member_id: str,
+                 answer: str, reason: str = "declined the seat") -> list[Any]:
     """A member's answer to their seat offer, whether a facilitator records it or the
     member gives it on the registry's page (``seat_answered``): a confirmation takes the
     seat (and fills the seat it replaces), a decline vacates it for the next substitute.
@@ -146,7 +153,7 @@ def answer_offer(conn, ctx, assembly_id: str, member_id: str, answer: str,
     if member["status"] != "offered":
         raise ApiError("member_id", f"{member_id!r} has no open seat offer (status "
                                     f"{member['status']})", 409)
-    out: list = [pb.MemberResponded(member_id=member_id, answer=answer)]
+    out: list[Any] = [pb.MemberResponded(member_id=member_id, answer=answer)]
     if answer == "confirmed":
         conn.execute(m.members.update().where(m.members.c.assembly_id == assembly_id,
                                               m.members.c.member_id == member_id)

@@ -3,22 +3,25 @@ composition as drawn and as seated, dropouts and replacements, the guests heard.
 only: no member id leaves here. No writes."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from services.contracts.kleroterion.v1 import sessions_events_pb2 as pb
 from services.sessions import models as m
 from services.sessions import panel, programme, queries
 
 
-def _drawn(member: dict) -> bool:
+def _drawn(member: Mapping[str, Any]) -> bool:
     # Seated by panel_drawn itself: substitutes carry a rank, and a seat they took names
     # whom they replace.
     return member["substitute_rank"] is None and member["replaces"] is None
 
 
-def process_summarised(conn, assembly_id: str, timezone: str) -> pb.ProcessSummarised:
+def process_summarised(conn: Connection, assembly_id: str, timezone: str) -> pb.ProcessSummarised:
     zone = ZoneInfo(timezone)
     seats = conn.scalar(sa.select(m.assemblies.c.seats).where(m.assemblies.c.id == assembly_id))
     planned = queries.sessions(conn, assembly_id)
@@ -61,7 +64,8 @@ def process_summarised(conn, assembly_id: str, timezone: str) -> pb.ProcessSumma
     guests = []
     for s in planned:
         if s["id"] in held_ids:
-            guests += [pb.GuestHeard(session_id=s["id"], **g) for g in queries.guests(conn, s["id"])]
+            guests += [pb.GuestHeard(session_id=s["id"], **g)
+                       for g in queries.guests(conn, s["id"])]
     return pb.ProcessSummarised(
         sessions=sessions, composition=composition, seats=seats or 0,
         # Every seat given up, declined or withdrawn from, by a drawn member or a substitute:

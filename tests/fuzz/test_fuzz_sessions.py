@@ -5,7 +5,7 @@ import pytest
 from fuzzing import fuzz_operation, load, operation_ids
 from sessions_support import (
     assembly_created,
-    make_service,
+    make_sessions,
     panel_drawn,
     session_body,
     substitutes_drawn,
@@ -19,7 +19,7 @@ PANEL = [f"m{i:02d}" for i in range(1, 13)]
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory):
     path = tmp_path_factory.mktemp("sessions") / "sessions.sqlite3"
-    svc = make_service(f"sqlite:///{path}")
+    svc = make_sessions(f"sqlite:///{path}")
     features = {m: {"sex": "MF"[i % 2], "age": "young" if i < 6 else "old"}
                 for i, m in enumerate(PANEL + ["s1", "s2"])}
     svc.deliver(assembly_created())

@@ -26,10 +26,10 @@ def test_registry_signup_with_a_language_that_is_not_text(registry, language):  
 def test_sessions_composition_refuses_a_member_that_is_not_an_object():
     import tempfile
 
-    from sessions_support import assembly_created, make_service, panel_drawn
+    from sessions_support import assembly_created, make_sessions, panel_drawn
 
     from services.common.web import ApiError  # noqa: F401 - the refusal the API answers with
-    svc = make_service(f"sqlite:///{tempfile.mkdtemp()}/s.sqlite3")
+    svc = make_sessions(f"sqlite:///{tempfile.mkdtemp()}/s.sqlite3")
     svc.deliver(assembly_created())
     svc.deliver(panel_drawn(["m01", "m02"]))
     for bad in (5, "x", [1]):

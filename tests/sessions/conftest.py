@@ -1,10 +1,10 @@
 import pytest
-from sessions_support import make_service
+from sessions_support import make_sessions
 
 
 @pytest.fixture
-def service(tmp_path):
-    svc = make_service(f"sqlite:///{tmp_path}/sessions.sqlite3")
+def sessions(tmp_path):
+    svc = make_sessions(f"sqlite:///{tmp_path}/sessions.sqlite3")
     yield svc
     svc.consumer.close()
     svc.ctx.close()

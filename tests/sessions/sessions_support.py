@@ -9,6 +9,7 @@ from services.common import events
 from services.common.bus import InProcessBus
 from services.contracts.kleroterion.v1 import platform_events_pb2, sortition_events_pb2
 from services.sessions import app as sessions_app
+from services.sessions.roles import ROLES
 from services.sessions.settings import Settings
 
 
@@ -38,12 +39,12 @@ class Service:
         return [events.payload_of(events.decode(r.value)) for r in self.ctx.bus.read_topic(topic)]
 
 
-def make_service(database_url: str, bus=None) -> Service:
+def make_sessions(database_url: str, bus=None) -> Service:
     settings = Settings.from_env({}, database_url=database_url, plugins=("formats",))
     ctx = sessions_app.build(settings, bus=bus or InProcessBus(prefix=f"t{uuid.uuid4().hex[:8]}"))
     app = sessions_app.create_app(context=ctx)
     svc = Service(ctx, app, app.test_client(), sessions_app.consumers(ctx)[0])
-    for role in sessions_app.ROLES:
+    for role in ROLES:
         svc.tokens[role] = ctx.tokens.issue(f"{role}-1", role)
     return svc
 
@@ -74,7 +75,8 @@ def assembly_created(fmt="panel", seats=12) -> platform_events_pb2.AssemblyCreat
 
 def session_body(sid: str, day: int, hours: int = 7, **extra) -> dict:
     return {"id": sid, "title": f"Møde {day}", "starts_at": f"2025-03-{day:02d}T09:00:00",
-            "ends_at": f"2025-03-{day:02d}T{9 + hours:02d}:00:00", "place": "Regionshuset, Hillerød",
+            "ends_at": f"2025-03-{day:02d}T{9 + hours:02d}:00:00",
+            "place": "Regionshuset, Hillerød",
             "host": "Region Hovedstaden",
             "agenda": [{"kind": "expert_talk", "title": "Oplæg", "minutes": 60},
                        {"id": f"{sid}-gw", "kind": "group_work", "title": "Gruppearbejde",

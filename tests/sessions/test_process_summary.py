@@ -10,50 +10,50 @@ FEATURES = {**{m: {"sex": "female" if i < 6 else "male"} for i, m in enumerate(P
 QUOTAS = [{"feature": "sex", "value": v, "min": 6, "max": 6} for v in ("female", "male")]
 
 
-def _latest(service):
-    return service.sent("process_summarised")[-1]
+def _latest(sessions):
+    return sessions.sent("process_summarised")[-1]
 
 
-def _call(service, method, path, **body):
-    r = service.call(method, path, role="facilitator", json=body)
+def _call(sessions, method, path, **body):
+    r = sessions.call(method, path, role="facilitator", json=body)
     assert r.status_code == 200, r.json
     return r
 
 
-def test_the_process_snapshot_follows_seats_sessions_and_dropouts(service):
-    service.deliver(assembly_created())
-    service.deliver(panel_drawn(PANEL, FEATURES, QUOTAS))
-    service.deliver(substitutes_drawn(["s1", "s2", "s3"], features=FEATURES))
-    seated = _latest(service)  # the panel's seating announces nothing else
+def test_the_process_snapshot_follows_seats_sessions_and_dropouts(sessions):
+    sessions.deliver(assembly_created())
+    sessions.deliver(panel_drawn(PANEL, FEATURES, QUOTAS))
+    sessions.deliver(substitutes_drawn(["s1", "s2", "s3"], features=FEATURES))
+    seated = _latest(sessions)  # the panel's seating announces nothing else
     assert seated.seats == 12 and list(seated.sessions) == []
     assert {(c.feature, c.value, c.drawn, c.seated) for c in seated.composition} == {
         ("sex", "female", 6, 6), ("sex", "male", 6, 6)}
 
     for sid, day, hours in (("m1", 1, 7), ("m2", 8, 7), ("m3", 15, 5)):
-        r = service.call("post", "/api/assemblies/a1/sessions",
-                         json=session_body(sid, day, hours=hours))
+        r = sessions.call("post", "/api/assemblies/a1/sessions",
+                          json=session_body(sid, day, hours=hours))
         assert r.status_code == 201
-    assert len(service.sent("process_summarised")) == 2  # a programme change has no event
+    assert len(sessions.sent("process_summarised")) == 2  # a programme change has no event
     for member in PANEL:
-        _call(service, "put", "/api/sessions/m1/attendance", member_id=member,
+        _call(sessions, "put", "/api/sessions/m1/attendance", member_id=member,
               present=member != "p05")
-    _call(service, "post", "/api/sessions/m1/held")
+    _call(sessions, "post", "/api/sessions/m1/held")
     # Before the cut-off: p02 (a woman) is replaced by s3; p09 (a man) by s1, who declines,
     # and then by s2. After it: p08 leaves for good.
-    before = len(service.sent("process_summarised"))
-    _call(service, "post", "/api/assemblies/a1/members/p02/withdraw", before_session=2)
-    assert len(service.sent("process_summarised")) == before + 1  # one per change, no echo
-    _call(service, "post", "/api/assemblies/a1/members/s3/response", answer="confirmed")
-    _call(service, "post", "/api/assemblies/a1/members/p09/withdraw", before_session=2)
-    _call(service, "post", "/api/assemblies/a1/members/s1/response", answer="declined")
-    _call(service, "post", "/api/assemblies/a1/members/p08/withdraw", before_session=3)
+    before = len(sessions.sent("process_summarised"))
+    _call(sessions, "post", "/api/assemblies/a1/members/p02/withdraw", before_session=2)
+    assert len(sessions.sent("process_summarised")) == before + 1  # one per change, no echo
+    _call(sessions, "post", "/api/assemblies/a1/members/s3/response", answer="confirmed")
+    _call(sessions, "post", "/api/assemblies/a1/members/p09/withdraw", before_session=2)
+    _call(sessions, "post", "/api/assemblies/a1/members/s1/response", answer="declined")
+    _call(sessions, "post", "/api/assemblies/a1/members/p08/withdraw", before_session=3)
     for member in [*PANEL, "s2", "s3"]:
         if member not in ("p02", "p08", "p09"):
-            _call(service, "put", "/api/sessions/m2/attendance", member_id=member,
+            _call(sessions, "put", "/api/sessions/m2/attendance", member_id=member,
                   present=member != "p00")
-    _call(service, "post", "/api/sessions/m2/held")
+    _call(sessions, "post", "/api/sessions/m2/held")
 
-    snap = _latest(service)
+    snap = _latest(sessions)
     assert [(s.session_id, s.date, s.planned_hours, s.held, s.present, s.seated)
             for s in snap.sessions] == [("m1", "2025-03-01", 7.0, True, 11, 12),
                                         ("m2", "2025-03-08", 7.0, True, 10, 11),
@@ -74,19 +74,19 @@ def test_the_process_snapshot_follows_seats_sessions_and_dropouts(service):
     assert not any(member.encode() in raw for member in [*PANEL, "s1", "s2", "s3"])
 
 
-def test_a_top_up_request_leaves_the_vacancy_open_in_the_snapshot(service):
-    service.deliver(assembly_created())
-    service.deliver(panel_drawn(PANEL, FEATURES, QUOTAS))
-    service.deliver(substitutes_drawn(["s1"], features=FEATURES))
+def test_a_top_up_request_leaves_the_vacancy_open_in_the_snapshot(sessions):
+    sessions.deliver(assembly_created())
+    sessions.deliver(panel_drawn(PANEL, FEATURES, QUOTAS))
+    sessions.deliver(substitutes_drawn(["s1"], features=FEATURES))
     # A woman leaves and the only substitute is a man: sortition is asked for a top-up.
-    _call(service, "post", "/api/assemblies/a1/members/p01/withdraw", before_session=1)
-    assert service.sent("replacement_requested")
-    snap = _latest(service)
+    _call(sessions, "post", "/api/assemblies/a1/members/p01/withdraw", before_session=1)
+    assert sessions.sent("replacement_requested")
+    snap = _latest(sessions)
     assert (snap.withdrawals, snap.open_vacancies, snap.replacements) == (1, 1, 0)
     assert {(c.value, c.drawn, c.seated) for c in snap.composition} == {
         ("female", 6, 5), ("male", 6, 6)}
-    service.deliver(substitutes_drawn(["t1"], run_id="top", features={"t1": {"sex": "female"}}))
-    snap = _latest(service)
+    sessions.deliver(substitutes_drawn(["t1"], run_id="top", features={"t1": {"sex": "female"}}))
+    snap = _latest(sessions)
     assert (snap.withdrawals, snap.open_vacancies, snap.replacements) == (1, 0, 1)
     assert {(c.value, c.drawn, c.seated) for c in snap.composition} == {
         ("female", 6, 6), ("male", 6, 6)}

@@ -4,11 +4,11 @@ from __future__ import annotations
 OPS = {"/healthz", "/readyz", "/metrics", "/static/<path:filename>"}
 
 
-def test_openapi_lists_every_route(service):
-    doc = service.client.get("/openapi.json").json
+def test_openapi_lists_every_route(sessions):
+    doc = sessions.client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
-    for rule in service.app.url_map.iter_rules():
+    for rule in sessions.app.url_map.iter_rules():
         if rule.rule in OPS:
             continue
         path = rule.rule.replace("<", "{").replace(">", "}")

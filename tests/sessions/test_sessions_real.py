@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sessions_support import (
     assembly_created,
-    make_service,
+    make_sessions,
     panel_drawn,
     session_body,
     substitutes_drawn,
@@ -24,7 +24,7 @@ PANEL = [f"p{i:02d}" for i in range(12)]
 def test_panel_drawn_from_kafka_seats_the_members_once(kafka_bootstrap, tmp_path):
     bus = KafkaBus(KafkaConfig(bootstrap_servers=(kafka_bootstrap,)),
                    prefix=f"t{uuid.uuid4().hex[:10]}", partitions=1, retry_backoff=0.01)
-    svc = make_service(f"sqlite:///{tmp_path}/k.sqlite3", bus=bus)
+    svc = make_sessions(f"sqlite:///{tmp_path}/k.sqlite3", bus=bus)
     try:
         drawn = events.new_event(panel_drawn(PANEL), assembly_id="a1", region="test",
                                  producer="sortition")
@@ -52,11 +52,12 @@ def test_panel_drawn_from_kafka_seats_the_members_once(kafka_bootstrap, tmp_path
 
 @pytest.mark.postgres
 def test_core_state_on_postgres_survives_a_restart(postgres_database):
-    svc = make_service(postgres_database)
+    svc = make_sessions(postgres_database)
     first = svc.deliver(assembly_created())
     drawn = svc.deliver(panel_drawn(PANEL))
     svc.deliver(substitutes_drawn(["s1", "s2"]))
-    features = {m: {"features": {"sex": "female" if i < 6 else "male"}} for i, m in enumerate(PANEL)}
+    features = {m: {"features": {"sex": "female" if i < 6 else "male"}}
+                for i, m in enumerate(PANEL)}
     features.update({"s1": {"features": {"sex": "male"}}, "s2": {"features": {"sex": "female"}}})
     quotas = [{"feature": "sex", "value": v, "min": 6, "max": 6} for v in ("female", "male")]
     assert svc.call("put", "/api/assemblies/a1/composition",
@@ -71,7 +72,7 @@ def test_core_state_on_postgres_survives_a_restart(postgres_database):
     assert groups.status_code == 200 and groups.json["tables"] == [["p01"]]  # check-in began
     svc.ctx.close()
 
-    again = make_service(postgres_database)
+    again = make_sessions(postgres_database)
     again.deliver(panel_drawn(PANEL), event_id=drawn)
     again.deliver(assembly_created(), event_id=first)
     comp = again.call("get", "/api/assemblies/a1/composition").json
@@ -83,16 +84,16 @@ def test_core_state_on_postgres_survives_a_restart(postgres_database):
 
 
 @pytest.mark.browser
-def test_public_programme_page_in_chromium(service, page, live_server):
-    service.deliver(assembly_created())
-    service.deliver(panel_drawn(PANEL))
-    service.call("put", "/api/assemblies/a1/composition",
-                 json={"members": {"p00": {"features": {}, "name": "Karen Jensen",
-                                           "name_consent": True},
-                                   "p01": {"features": {}, "name": "Ole Hemmelig"}}})
+def test_public_programme_page_in_chromium(sessions, page, live_server):
+    sessions.deliver(assembly_created())
+    sessions.deliver(panel_drawn(PANEL))
+    sessions.call("put", "/api/assemblies/a1/composition",
+                  json={"members": {"p00": {"features": {}, "name": "Karen Jensen",
+                                            "name_consent": True},
+                                    "p01": {"features": {}, "name": "Ole Hemmelig"}}})
     for sid, day in (("s1", 1), ("s2", 8), ("s3", 15)):
-        service.call("post", "/api/assemblies/a1/sessions", json=session_body(sid, day))
-    base = live_server(service.app)
+        sessions.call("post", "/api/assemblies/a1/sessions", json=session_body(sid, day))
+    base = live_server(sessions.app)
     page.goto(f"{base}/public/assemblies/a1/programme")
     assert page.get_attribute("html", "lang") == "da"
     assert page.locator("section.session").count() == 3
