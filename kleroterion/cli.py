@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import TypeAlias
+
+# What ``add_parser(sub)`` of every subcommand module receives.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Subcommand modules; each has ``add_parser(subparsers)`` that sets ``func``.
 COMMANDS = [
@@ -33,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args) or 0
+        status: int = args.func(args) or 0
+        return status
     except (ValueError, FileNotFoundError) as exc:
         # Our errors name the field or variable; a traceback would only hide that.
         print(f"kleroterion {args.command}: {exc}", file=sys.stderr)

@@ -1,15 +1,17 @@
 """Platform subcommands: ``plugins`` and ``settings``."""
 from __future__ import annotations
 
+import argparse
 import json
 
+from kleroterion.cli import Subparsers
 from kleroterion.service_table import SERVICES
 from kleroterion.service_table import service as service_entry
 from services.common.plugins import PluginHost
 from services.common.settings import ServiceSettings
 
 
-def _plugins(args) -> int:
+def _plugins(args: argparse.Namespace) -> int:
     host = PluginHost.from_settings(ServiceSettings.from_env())
     rows = host.describe()
     if args.json:
@@ -34,7 +36,7 @@ def _settings_class(service: str) -> type[ServiceSettings]:
     return SERVICES[service].settings_class() if service in SERVICES else ServiceSettings
 
 
-def _settings(args) -> int:
+def _settings(args: argparse.Namespace) -> int:
     cls = _settings_class(args.service)
     settings = cls.from_env(service=args.service)
     for variable, value, doc in settings.documented():
@@ -42,7 +44,7 @@ def _settings(args) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("plugins", help="list installed plugins and which are enabled here")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_plugins)
@@ -54,7 +56,7 @@ def add_parser(sub) -> None:
     add_token_parser(sub)
 
 
-def _issue_token(args) -> int:
+def _issue_token(args: argparse.Namespace) -> int:
     """Issue an operator token for a service; printed once, stored only as a hash."""
     module = service_entry(args.service).module("app")
     settings = _settings_class(args.service).from_env(service=args.service)
@@ -66,7 +68,7 @@ def _issue_token(args) -> int:
     return 0
 
 
-def add_token_parser(sub) -> None:
+def add_token_parser(sub: Subparsers) -> None:
     p = sub.add_parser("token", help="issue an operator API token (shown once)")
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--role", required=True)

@@ -7,14 +7,18 @@ their current batch (they commit what they handled) and exits.
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import threading
 import time
+from types import FrameType
 
+from kleroterion.cli import Subparsers
 from kleroterion.service_table import SERVICES
 from kleroterion.service_table import service as service_entry
 from services.common.bus import ConsumerWorker
+from services.common.service import context_of
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
     app_module = entry.module("app")
     settings = entry.settings()
     app = app_module.create_app(settings)
-    ctx = app.extensions["kleroterion.context"]
+    ctx = context_of(app)
     consumers = app_module.consumers(ctx) if hasattr(app_module, "consumers") else []
     worker = ConsumerWorker(consumers).start()
     ctx.outbox.try_publish()  # what a crash or a broker outage left unpublished
@@ -49,7 +53,7 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
             time.sleep(0.05)
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
 
-    def _terminate(signum, _frame):
+    def _terminate(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("stopping", extra={"signal": signum})
@@ -66,7 +70,7 @@ def serve_flask(service: str, host: str, port: int, threads: int, grace: float =
     return 0
 
 
-def _serve(args) -> int:
+def _serve(args: argparse.Namespace) -> int:
     if args.service == "sortition":
         from services.common import logs
 
@@ -78,7 +82,7 @@ def _serve(args) -> int:
     return serve_flask(args.service, args.host, args.port or 8080, args.threads)
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="run one service until SIGTERM (what a pod runs)")
     p.add_argument("service", choices=tuple(SERVICES))
     p.add_argument("--host", default="0.0.0.0")

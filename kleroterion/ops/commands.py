@@ -1,18 +1,23 @@
 """``kleroterion ops``: operate a region's release (plugins, rollout, lag, topics)."""
 from __future__ import annotations
 
+import argparse
 import functools
 import json
+from collections.abc import Callable
 
+from kleroterion.cli import Subparsers
 from kleroterion.ops import kafka_ops, kube
 from kleroterion.ops.topics import all_topics
 
+Command = Callable[[argparse.Namespace], int]
 
-def _kube_errors(func):
+
+def _kube_errors(func: Command) -> Command:
     """An API error becomes a one-line message (the CLI prints ValueErrors without a
     traceback): which object, which status, what the API server said."""
     @functools.wraps(func)
-    def wrapper(args):
+    def wrapper(args: argparse.Namespace) -> int:
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -20,14 +25,15 @@ def _kube_errors(func):
         except ApiException as exc:
             detail = exc.reason or ""
             try:
-                detail = json.loads(exc.body).get("message", detail)
+                # No body (None) or one that is not a JSON object keeps the reason.
+                detail = json.loads(exc.body or "").get("message", detail)
             except (TypeError, ValueError, AttributeError):
                 pass
             raise kube.OpsError("kubernetes", f"HTTP {exc.status}: {detail}") from None
     return wrapper
 
 
-def _release(args) -> kube.Release:
+def _release(args: argparse.Namespace) -> kube.Release:
     if not args.release:
         raise ValueError("--release: the Helm release name is required (e.g. hovedstaden)")
     core, apps = kube.load_clients(args.kubeconfig, args.context)
@@ -36,7 +42,7 @@ def _release(args) -> kube.Release:
 
 
 @_kube_errors
-def _plugins_list(args) -> int:
+def _plugins_list(args: argparse.Namespace) -> int:
     release = _release(args)
     data = release.region_file()
     enabled = list(data.get("enabled_plugins", []))
@@ -52,11 +58,11 @@ def _plugins_list(args) -> int:
     return 0
 
 
-def _plugins_set(args, enabled: bool) -> int:
+def _plugins_set(args: argparse.Namespace, enabled: bool) -> int:
     return _kube_errors(lambda a: _set(a, enabled))(args)
 
 
-def _set(args, enabled: bool) -> int:
+def _set(args: argparse.Namespace, enabled: bool) -> int:
     release = _release(args)
     changed = release.set_plugin(args.name, enabled, restart=not args.no_restart)
     verb = "enabled" if enabled else "disabled"
@@ -69,21 +75,23 @@ def _set(args, enabled: bool) -> int:
 
 
 @_kube_errors
-def _status(args) -> int:
+def _status(args: argparse.Namespace) -> int:
     rows = _release(args).status()
     if args.json:
         print(json.dumps([{"deployment": r.name, "service": r.component, "desired": r.desired,
                            "updated": r.updated, "ready": r.ready, "available": r.available,
                            "rolled_out": r.rolled_out} for r in rows], indent=2))
     else:
-        print(f"{'deployment':<40} {'desired':>7} {'updated':>7} {'ready':>5} {'available':>9}  state")
+        print(f"{'deployment':<40} {'desired':>7} {'updated':>7} {'ready':>5} "
+              f"{'available':>9}  state")
         for r in rows:
             state = "rolled out" if r.rolled_out else "rolling"
-            print(f"{r.name:<40} {r.desired:>7} {r.updated:>7} {r.ready:>5} {r.available:>9}  {state}")
+            print(f"{r.name:<40} {r.desired:>7} {r.updated:>7} {r.ready:>5} "
+                  f"{r.available:>9}  {state}")
     return 0 if all(r.rolled_out for r in rows) or not args.wait_check else 1
 
 
-def _lag(args) -> int:
+def _lag(args: argparse.Namespace) -> int:
     config = kafka_ops.kafka_config(bootstrap=args.bootstrap)
     rows = kafka_ops.consumer_lag(config, args.group or None)
     if args.json:
@@ -93,15 +101,16 @@ def _lag(args) -> int:
         return 0
     print(f"{'group':<24} {'topic':<50} {'part':>4} {'committed':>10} {'end':>10} {'lag':>8}")
     for r in rows:
-        print(f"{r.group:<24} {r.topic:<50} {r.partition:>4} {r.committed:>10} {r.end:>10} {r.lag:>8}")
+        print(f"{r.group:<24} {r.topic:<50} {r.partition:>4} {r.committed:>10} {r.end:>10} "
+              f"{r.lag:>8}")
     for group, total in kafka_ops.lag_by_group(rows).items():
         print(f"total lag {group}: {total}")
     return 0
 
 
-def _create_topics(args) -> int:
+def _create_topics(args: argparse.Namespace) -> int:
     config = kafka_ops.kafka_config(bootstrap=args.bootstrap)
-    topic_config = {}
+    topic_config: dict[str, str] = {}
     for item in args.config or ():
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -121,7 +130,7 @@ def _create_topics(args) -> int:
     return 0
 
 
-def _topics(args) -> int:
+def _topics(args: argparse.Namespace) -> int:
     from services.common import events
     from services.common.settings import ServiceSettings
 
@@ -140,7 +149,7 @@ def _topics(args) -> int:
     return 0
 
 
-def _add_release_args(p) -> None:
+def _add_release_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", "-n", help="the release's namespace (default: the "
                                              "kubeconfig context's namespace)")
     p.add_argument("--release", "-r", required=True, help="the Helm release name")
@@ -149,14 +158,24 @@ def _add_release_args(p) -> None:
     p.add_argument("--context", help="kubeconfig context")
 
 
-def add_parser(sub) -> None:
+def _help(parser: argparse.ArgumentParser) -> Command:
+    """A group given no subcommand prints its help and exits 2."""
+
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def add_parser(sub: Subparsers) -> None:
     ops = sub.add_parser("ops", help="operate a region's release on Kubernetes and Kafka")
     ops_sub = ops.add_subparsers(dest="ops_command", metavar="OPS_COMMAND")
-    ops.set_defaults(func=lambda args: (ops.print_help(), 2)[1])
+    ops.set_defaults(func=_help(ops))
 
     plugins = ops_sub.add_parser("plugins", help="the release's enabled plugins (live ConfigMap)")
     plugins_sub = plugins.add_subparsers(dest="plugins_command", metavar="ACTION")
-    plugins.set_defaults(func=lambda args: (plugins.print_help(), 2)[1])
+    plugins.set_defaults(func=_help(plugins))
 
     p = plugins_sub.add_parser("list", help="enabled plugins from the live region.toml")
     _add_release_args(p)

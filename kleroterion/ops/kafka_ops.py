@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from services.common.bus import KafkaConfig
 from services.common.settings import ServiceSettings
@@ -21,7 +22,8 @@ class PartitionLag:
         return max(self.end - self.committed, 0)
 
 
-def kafka_config(settings: ServiceSettings | None = None, bootstrap: str | None = None) -> KafkaConfig:
+def kafka_config(settings: ServiceSettings | None = None,
+                 bootstrap: str | None = None) -> KafkaConfig:
     """The services' own Kafka settings (KLERO_KAFKA_*), with an optional bootstrap override."""
     settings = settings or ServiceSettings.from_env()
     servers = tuple(s.strip() for s in bootstrap.split(",") if s.strip()) if bootstrap \
@@ -65,13 +67,17 @@ def consumer_lag(config: KafkaConfig, groups: Iterable[str] | None = None) -> li
         admin.close()
 
 
-def _group_id(entry) -> str:
-    # Group entries are dicts from ListGroupsResponse (or tuples on older clients).
+def _group_id(entry: Any) -> str:
+    # Group entries are dicts from ListGroupsResponse (or tuples on older clients); kafka-python
+    # leaves them untyped.
+    group_id: str
     if isinstance(entry, dict):
-        return entry["group_id"]
-    if isinstance(entry, tuple):
-        return entry[0]
-    return getattr(entry, "group_id", entry)
+        group_id = entry["group_id"]
+    elif isinstance(entry, tuple):
+        group_id = entry[0]
+    else:
+        group_id = getattr(entry, "group_id", entry)
+    return group_id
 
 
 def lag_by_group(rows: Iterable[PartitionLag]) -> dict[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from kleroterion.ops import regionfile
 
@@ -17,17 +18,57 @@ REGION_KEY = "region.toml"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
+# The parts of the kubernetes client a release uses. The objects it answers with stay Any:
+# their models make every field optional, where the API server always fills the ones we read.
+class CoreApi(Protocol):
+    def list_namespaced_config_map(self, namespace: str, *, label_selector: str) -> Any: ...
+
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: Any, *,
+                                    _content_type: str) -> Any: ...
+
+
+class AppsApi(Protocol):
+    def list_namespaced_deployment(self, namespace: str, *, label_selector: str) -> Any: ...
+
+    def patch_namespaced_deployment(self, name: str, namespace: str, body: Any) -> Any: ...
+
+
+class KubeConfig(Protocol):
+    """``kubernetes.config``, whose functions the client leaves unannotated."""
+
+    @property
+    def ConfigException(self) -> type[Exception]: ...
+
+    def load_kube_config(self, config_file: str | None = None,
+                         context: str | None = None) -> None: ...
+
+    def load_incluster_config(self) -> None: ...
+
+    def list_kube_config_contexts(
+            self, config_file: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]: ...
+
+
+def _kube_config() -> KubeConfig:
+    from kubernetes import config
+
+    return config
+
+
 class OpsError(ValueError):
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
 
 
-def load_clients(kubeconfig: str | None = None, context: str | None = None):
+def load_clients(kubeconfig: str | None = None,
+                 context: str | None = None) -> tuple[CoreApi, AppsApi]:
     """(CoreV1Api, AppsV1Api) from a kubeconfig, or from the pod's service account when
     there is none and we run in a cluster."""
-    from kubernetes import client, config
+    from kubernetes import client
+
+    config = _kube_config()
 
     try:
         config.load_kube_config(config_file=kubeconfig, context=context)
@@ -39,14 +80,14 @@ def load_clients(kubeconfig: str | None = None, context: str | None = None):
 
 
 def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:
-    from kubernetes import config
-
+    config = _kube_config()
     try:
         _, active = config.list_kube_config_contexts(config_file=kubeconfig)
         if context:
             contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
             active = next((c for c in contexts if c["name"] == context), active)
-        return (active or {}).get("context", {}).get("namespace") or "default"
+        namespace: str = (active or {}).get("context", {}).get("namespace") or "default"
+        return namespace
     except (config.ConfigException, OSError):
         return "default"
 
@@ -70,7 +111,7 @@ class DeploymentStatus:
 class Release:
     """One region's release: namespace + Helm release name."""
 
-    def __init__(self, core, apps, namespace: str, release: str):
+    def __init__(self, core: CoreApi, apps: AppsApi, namespace: str, release: str) -> None:
         self.core = core
         self.apps = apps
         self.namespace = namespace
@@ -78,7 +119,7 @@ class Release:
 
     # --- region.toml ---------------------------------------------------------------------
 
-    def region_configmap(self):
+    def region_configmap(self) -> Any:
         selector = f"{INSTANCE_LABEL}={self.release},{COMPONENT_LABEL}={REGION_CONFIG_COMPONENT}"
         items = self.core.list_namespaced_config_map(self.namespace, label_selector=selector).items
         if not items:
@@ -92,7 +133,7 @@ class Release:
             raise OpsError("configmap", f"{cm.metadata.name} has no {REGION_KEY} key")
         return cm
 
-    def region_file(self) -> dict:
+    def region_file(self) -> dict[str, Any]:
         return regionfile.parse(self.region_configmap().data[REGION_KEY])
 
     def enabled_plugins(self) -> list[str]:
@@ -117,7 +158,7 @@ class Release:
 
     # --- Deployments ---------------------------------------------------------------------
 
-    def deployments(self):
+    def deployments(self) -> list[Any]:
         items = self.apps.list_namespaced_deployment(
             self.namespace, label_selector=f"{INSTANCE_LABEL}={self.release}").items
         if not items:
@@ -129,14 +170,14 @@ class Release:
         """A rolling restart, the way ``kubectl rollout restart`` does it."""
         stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        names = []
+        names: list[str] = []
         for dep in self.deployments():
             self.apps.patch_namespaced_deployment(dep.metadata.name, self.namespace, body)
             names.append(dep.metadata.name)
         return names
 
     def status(self) -> list[DeploymentStatus]:
-        rows = []
+        rows: list[DeploymentStatus] = []
         for dep in self.deployments():
             st = dep.status
             labels = dep.metadata.labels or {}

@@ -12,7 +12,8 @@ import tomllib
 from typing import Any
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-HEADER = "# Rendered by Helm from the release's values; `kleroterion ops plugins` may edit it live.\n"
+HEADER = ("# Rendered by Helm from the release's values; `kleroterion ops plugins` may edit it "
+          "live.\n")
 
 
 class RegionFileError(ValueError):
