@@ -19,6 +19,7 @@ import secrets
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.common.settings import SettingsError
+from services.registry.settings import Settings
 
 KEY_ENV = "KLERO_REGISTRY_ENCRYPTION_KEY"
 KEY_FILE = "registry.key"
@@ -38,7 +39,7 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
-def load_key(settings) -> bytes:
+def load_key(settings: Settings) -> bytes:
     if settings.encryption_key:
         return _decode_key(settings.encryption_key, KEY_ENV)
     if not settings.database().startswith("sqlite"):

@@ -10,38 +10,38 @@ channel's ``delivery_status``: a ``sent``/``queued`` answer completes the row, a
 failure records it, and no answer marks the row ``manual_check`` for an operator — a
 missing letter can be resent by hand, a duplicate cannot be unsent.
 
-The consumer handles a polled batch at once (``handle_batch``) with the same guarantee and
+``handlers.py`` hands this worker every ``invitation_requested`` (``Dispatcher.send``) and
+every polled batch of them at once (``send_batch``) with the same guarantee and
 two transactions per batch instead of several per event: one commits every new delivery row
 in ``sending`` before any channel is called, one records every outcome with the events'
 claims. A worker that is stopped in the middle (SystemExit, KeyboardInterrupt, an error)
 first deletes the rows of the batch whose channel it never called, so their redelivery sends
 them normally; after a hard kill those rows stay in ``sending`` and are resolved as above,
 at worst as ``manual_check`` — never twice. When a batch fails the bus retries its events
-one at a time, through ``handle``.
+one at a time, through ``send``.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.common import events, logs, outbox, storage
-from services.common.hookspecs import DeliveryResult, InvitationChannel, Recipient
-from services.contracts.kleroterion.v1.registry_events_pb2 import (
-    InvitationDelivered,
-    InvitationRequested,
-)
-from services.registry import models
+from services.common import logs, outbox, storage
+from services.common.hookspecs import DeliveryResult, Invitation, InvitationChannel, Recipient
+from services.common.service import ServiceContext
+from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
+from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested
+from services.registry import models, outgoing
 from services.registry.crypto import Sealer
+from services.registry.outgoing import SELECTED_TEMPLATE
 
 log = logging.getLogger(__name__)
 GROUP = "registry.channels"
@@ -52,8 +52,8 @@ SENT = ("sent", "queued")
 NOT_SENT = "not_sent"
 RESEND = "resend"
 CHUNK = 500  # ids per IN (...) query: under every database's bound-parameter limit
-SELECTED_TEMPLATE = "builtin:selected"
-SELECTED_CONTENT = {
+# The text of the built-in template outgoing.SELECTED_TEMPLATE names.
+SELECTED_CONTENT: dict[str, dict[str, str]] = {
     "da": {"subject": "Du er trukket ud til {assembly}",
            "body": "Du er blevet trukket ud som medlem af {assembly}. Bekræft eller afslå "
                    "din plads på {signup_url} med koden {code}."},
@@ -67,15 +67,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def event_ids(count: int) -> list[str]:
-    """``count`` random (version 4) event ids from one read of the OS's randomness.
-    ``uuid.uuid4()`` reads it once per id, releasing the GIL each time; beside a busy
-    consumer thread every such release waits for the GIL again, which made publishing a
-    rollout (100,000 events) spend most of its time waiting."""
-    raw = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=raw[n:n + 16], version=4)) for n in range(0, 16 * count, 16)]
-
-
 def message_id(invitation_id: str, purpose: str) -> str:
     """The id a channel knows a message by. Channels send each id once, so every message to
     a person needs its own: the selection notice must not be taken for the invitation."""
@@ -85,52 +76,61 @@ def message_id(invitation_id: str, purpose: str) -> str:
 def recipient_for(sealer: Sealer, invitation_id: str, code: str, sealed: bytes,
                   purpose: str = "invitation") -> Recipient:
     p = sealer.open(sealed)
-    return Recipient(invitation_id=message_id(invitation_id, purpose), code=code, language=p.get("l", "da"),
-                     digital_post_exempt=bool(p.get("x")), cpr=p["k"], name=p["n"],
-                     address_lines=(p["a"],), postcode=p["p"], phone=p.get("ph"),
-                     email=p.get("e"))
+    return Recipient(invitation_id=message_id(invitation_id, purpose), code=code,
+                     language=p.get("l", "da"), digital_post_exempt=bool(p.get("x")),
+                     cpr=p["k"], name=p["n"], address_lines=(p["a"],), postcode=p["p"],
+                     phone=p.get("ph"), email=p.get("e"))
 
 
-class _Keep(dict):
+class _Keep(dict[str, str]):
     # Placeholders a channel fills itself (e.g. {name}) pass through untouched.
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
 
-def template_for(content: Mapping[str, Any], language: str) -> dict:
+def template_for(content: Mapping[str, Any], language: str) -> dict[str, str]:
     return dict(content.get(language) or content.get("da") or next(iter(content.values())))
+
+
+# A delivery row's unique key: (assembly, person, purpose).
+Key = tuple[str, int, str]
+# What became of a delivery: (state, channel, attempts, detail).
+Outcome = tuple[str, str | None, int, str]
 
 
 @dataclass
 class _Job:
-    """One event of a batch on its way through ``handle_batch``."""
+    """One event of a batch on its way through ``send_batch``. A job of kind ``claim``
+    (nothing to send) keeps the empty key, recipient, template and assembly."""
 
-    envelope: Any
+    envelope: Envelope
     invitation_id: str
     purpose: str
-    key: tuple | None = None
+    key: Key = ("", 0, "")
     code: str = ""
-    recipient: Recipient | None = None
-    order: tuple = ()
-    reachable: tuple = ()
-    template: Mapping[str, Any] | None = None
-    assembly: dict | None = None
+    recipient: Recipient = Recipient(invitation_id="", code="")
+    order: tuple[str, ...] = ()
+    reachable: tuple[str, ...] = ()
+    template: Mapping[str, Any] = field(default_factory=dict)
+    assembly: dict[str, Any] = field(default_factory=dict)
     kind: str = "claim"  # claim (nothing to send), new, resolve (left in sending)
     existing: Any = None
-    outcome: tuple | None = None  # (state, channel, attempts, detail)
+    outcome: Outcome | None = None
 
 
 class Dispatcher:
-    def __init__(self, ctx, sealer: Sealer, *, attempts: int = 3, backoff: float = 0.2,
-                 signup_url: str = ""):
+    """Sends what ``invitation_requested`` asks for through the plugins' channels."""
+
+    def __init__(self, ctx: ServiceContext, sealer: Sealer, *, attempts: int = 3,
+                 backoff: float = 0.2, signup_url: str = "") -> None:
         self.ctx = ctx
         self.sealer = sealer
         self.attempts = attempts
         self.backoff = backoff
         self.signup_url = signup_url
         self._channels: dict[str, InvitationChannel] | None = None
-        self._templates: dict[str, dict] = {}
-        self._assemblies: dict[str, dict] = {}
+        self._templates: dict[str, dict[str, Any]] = {}
+        self._assemblies: dict[str, dict[str, Any]] = {}
 
     @property
     def channels(self) -> dict[str, InvitationChannel]:
@@ -139,11 +139,7 @@ class Dispatcher:
             self._channels = self.ctx.plugins.channels()
         return self._channels
 
-    def consumer(self):
-        return self.ctx.bus.consumer(GROUP, ["invitation_requested"], applied=self.ctx.applied,
-                                     batch_handler=self.handle_batch)
-
-    def _template(self, conn, template_id: str) -> dict:
+    def _template(self, conn: Connection, template_id: str) -> dict[str, Any]:
         if template_id == SELECTED_TEMPLATE:
             return SELECTED_CONTENT
         if template_id not in self._templates:  # approved templates never change
@@ -154,7 +150,8 @@ class Dispatcher:
             self._templates[template_id] = json.loads(content)
         return self._templates[template_id]
 
-    def _assembly(self, conn, assembly_id: str) -> dict:
+    def assembly(self, conn: Connection, assembly_id: str) -> dict[str, Any]:
+        """What a channel may know of an assembly (name, sign-up address, dates)."""
         if assembly_id not in self._assemblies:
             row = conn.execute(sa.select(models.assemblies)
                                .where(models.assemblies.c.id == assembly_id)).one()
@@ -163,15 +160,21 @@ class Dispatcher:
                 "session_dates": json.loads(row.session_dates)}
         return self._assemblies[assembly_id]
 
-    def _delivered_event(self, envelope, invitation_id: str, state: str, channel: str | None,
-                         attempts: int, detail: str, event_id: str | None = None):
-        return events.new_event(
-            InvitationDelivered(invitation_id=invitation_id, channel=channel or "",
-                                status=state, attempt=attempts, detail=detail),
-            assembly_id=envelope.assembly_id, region=self.ctx.settings.region,
-            producer="registry", correlation_id=envelope.event_id, event_id=event_id)
+    def previews(self, assembly_id: str, content: Mapping[str, Any],
+                 recipient: Recipient) -> dict[str, Invitation]:
+        """A template rendered for ``recipient`` by every channel that can reach them."""
+        with self.ctx.engine.connect() as conn:
+            assembly = self.assembly(conn, assembly_id)
+        text = template_for(content, recipient.language)
+        fields = {"assembly": assembly["name"], "code": recipient.code,
+                  "signup_url": assembly["signup_url"]}
+        filled = {k: v.format_map(_Keep(fields)) for k, v in text.items()}
+        # A channel that cannot reach this recipient cannot render for them either (Digital
+        # Post without a CPR number); the others still preview and test-send.
+        return {name: ch.render(recipient, filled, assembly)
+                for name, ch in self.channels.items() if ch.can_reach(recipient)}
 
-    def _finish(self, envelope, key: tuple, state: str, channel: str | None, attempts: int,
+    def _finish(self, envelope: Envelope, key: Key, state: str, channel: str | None, attempts: int,
                 detail: str, invitation_id: str, purpose: str) -> None:
         detail = logs.scrub(detail)[:500]
         with self.ctx.engine.begin() as conn:
@@ -186,17 +189,19 @@ class Dispatcher:
                 conn.execute(models.invitations.update()
                              .where(models.invitations.c.id == invitation_id)
                              .values(status=state))
-            outbox.enqueue(conn, self._delivered_event(envelope, invitation_id, state, channel,
-                                                       attempts, detail), key=invitation_id)
+            outbox.enqueue(conn, outgoing.invitation_delivered(
+                envelope, self.ctx.settings.region, invitation_id=invitation_id, state=state,
+                channel=channel, attempts=attempts, detail=detail), key=invitation_id)
         self.ctx.outbox.publish_soon()
 
-    def _route(self, recipient: Recipient, channel_order) -> tuple[list[str], list[str]]:
+    def _route(self, recipient: Recipient, channel_order: Sequence[str]
+               ) -> tuple[list[str], list[str]]:
         order = list(channel_order) or list(self.ctx.plugins.channel_order(recipient))
         reachable = [name for name in order
                      if name in self.channels and self.channels[name].can_reach(recipient)]
         return order, reachable
 
-    def handle(self, envelope) -> None:
+    def send(self, envelope: Envelope) -> None:
         """One event at a time: the path a failed batch falls back to."""
         req: InvitationRequested = envelope.invitation_requested
         purpose = req.purpose or "invitation"
@@ -211,7 +216,7 @@ class Dispatcher:
                     storage.apply_once(claim, GROUP, envelope.event_id)
                 return
             template = self._template(conn, req.template_id)
-            assembly = self._assembly(conn, row.assembly_id)
+            assembly = self.assembly(conn, row.assembly_id)
         recipient = recipient_for(self.sealer, req.invitation_id, row.code, row.sealed, purpose)
         order, reachable = self._route(recipient, req.channel_order)
         key = (row.assembly_id, row.person_id, purpose)
@@ -248,7 +253,8 @@ class Dispatcher:
                                                       assembly, row.code)
         self._finish(envelope, key, state, used, attempts, detail, req.invitation_id, purpose)
 
-    def _deliver(self, key: tuple, recipient: Recipient, reachable, template, assembly: dict,
+    def _deliver(self, key: Key, recipient: Recipient, reachable: Sequence[str],
+                 template: Mapping[str, Any], assembly: dict[str, Any],
                  code: str) -> tuple[str, str, int, str]:
         """Call the reachable channels in order until one takes the invitation; returns
         (state, channel used, attempts, detail). The delivery row is already ``sending``."""
@@ -289,7 +295,7 @@ class Dispatcher:
                 break
         return state, used, attempts, detail
 
-    def _resolution(self, existing, invitation_id: str) -> tuple[str, str]:
+    def _resolution(self, existing: Any, invitation_id: str) -> tuple[str, str]:
         channel = self.channels.get(existing.channel or "")
         answer = channel.delivery_status(invitation_id) if channel is not None else None
         if answer is not None and answer.status in SENT:
@@ -307,15 +313,15 @@ class Dispatcher:
 
     # --- a polled batch at once -----------------------------------------------------------
 
-    def handle_batch(self, envelopes) -> None:
+    def send_batch(self, envelopes: Sequence[Envelope]) -> None:
         """Every new event of a polled batch: one transaction claims the delivery rows
         before any channel is called, one records every outcome afterwards."""
         if len(envelopes) == 1:
-            self.handle(envelopes[0])
+            self.send(envelopes[0])
             return
         jobs = self._prepare(envelopes)
         inserted = self._claim_rows(jobs)
-        called: set[tuple] = set()
+        called: set[Key] = set()
         try:
             for job in jobs:
                 if job.kind == "new":
@@ -346,7 +352,7 @@ class Dispatcher:
             self._release([k for k in inserted if k not in called])
             raise
 
-    def _prepare(self, envelopes) -> list[_Job]:
+    def _prepare(self, envelopes: Sequence[Envelope]) -> list[_Job]:
         """Read what the batch needs (invitations, sealed persons, templates) and decide
         each recipient's channels — everything that can fail before a row is written."""
         i, p = models.invitations, models.persons
@@ -358,18 +364,18 @@ class Dispatcher:
         rows = {}
         with self.ctx.engine.connect() as conn:
             for start in range(0, len(ids), CHUNK):
-                for row in conn.execute(
+                for found in conn.execute(
                         sa.select(i.c.id, i.c.assembly_id, i.c.person_id, i.c.code, p.c.sealed)
                         .select_from(i.outerjoin(p, p.c.id == i.c.person_id))
                         .where(i.c.id.in_(ids[start:start + CHUNK]))):
-                    rows[row.id] = row
+                    rows[found.id] = found
             for job in jobs:
                 row = rows.get(job.invitation_id)
                 if row is None or row.sealed is None:
                     continue  # unknown or erased: nothing to send, ever (claim only)
                 req = job.envelope.invitation_requested
                 job.template = self._template(conn, req.template_id)
-                job.assembly = self._assembly(conn, row.assembly_id)
+                job.assembly = self.assembly(conn, row.assembly_id)
                 job.code = row.code
                 job.key = (row.assembly_id, row.person_id, job.purpose)
                 job.recipient = recipient_for(self.sealer, job.invitation_id, row.code,
@@ -379,18 +385,19 @@ class Dispatcher:
                 job.kind = "new"
         return jobs
 
-    def _claim_rows(self, jobs: list[_Job]) -> list[tuple]:
+    def _claim_rows(self, jobs: list[_Job]) -> list[Key]:
         """Commit a ``sending`` row for every new (assembly, person, purpose) of the batch;
         returns the keys inserted. A person already having a row is not sent to again."""
         d = models.deliveries
         keyed = [job for job in jobs if job.kind == "new"]
         if not keyed:
             return []
-        by_scope: dict[tuple, list[int]] = {}
+        by_scope: dict[tuple[str, str], list[int]] = {}
         for job in keyed:
             by_scope.setdefault((job.key[0], job.key[2]), []).append(job.key[1])
         stamp = now()
-        rows, owners = [], set()
+        rows: list[dict[str, Any]] = []
+        owners: set[Key] = set()
         with self.ctx.engine.begin() as conn:
             existing = {}
             for (assembly_id, purpose), people in by_scope.items():
@@ -423,7 +430,7 @@ class Dispatcher:
                 conn.execute(d.insert(), rows)
         return [(r["assembly_id"], r["person_id"], r["purpose"]) for r in rows]
 
-    def _release(self, keys: list[tuple]) -> None:
+    def _release(self, keys: list[Key]) -> None:
         """Delete rows this batch claimed but never handed to a channel, so that their
         redelivery sends them instead of leaving them to a manual check."""
         if not keys:
@@ -448,7 +455,7 @@ class Dispatcher:
         stamp = now()
         published = []
         with self.ctx.engine.begin() as conn:
-            claimed = set()
+            claimed: set[str] = set()
             for start in range(0, len(claim_ids), CHUNK):
                 claimed.update(conn.scalars(sa.select(ae.c.event_id).where(
                     ae.c.consumer_group == GROUP,
@@ -485,9 +492,11 @@ class Dispatcher:
             # The outcomes' events commit with the outcomes: none is lost to a crash or a
             # broker outage between the commit and the publish.
             outbox.enqueue_many(conn, [
-                self._delivered_event(job.envelope, job.invitation_id, state, channel,
-                                      attempts, detail, event_id)
+                outgoing.invitation_delivered(
+                    job.envelope, self.ctx.settings.region, invitation_id=job.invitation_id,
+                    state=state, channel=channel, attempts=attempts, detail=detail,
+                    event_id=event_id)
                 for (job, state, channel, attempts, detail), event_id in zip(
-                    published, event_ids(len(published)))],
+                    published, outgoing.event_ids(len(published)), strict=True)],
                 keys=[job.invitation_id for job, *_ in published])
         self.ctx.outbox.publish_soon()

@@ -22,9 +22,9 @@ from typing import IO, Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from services.common.geography import municipalities
 from services.registry import models
 from services.registry.crypto import Sealer
-from services.common.geography import municipalities
 
 REQUIRED = ("person_key", "name", "address", "postcode", "municipality_code", "birth_date", "sex")
 OPTIONAL = ("phone", "email", "digital_post_exempt", "language")
@@ -123,7 +123,7 @@ class _HashingRaw(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         data = self._stream.read(len(buffer))
         n = len(data)
         buffer[:n] = data
@@ -208,10 +208,13 @@ def import_extract(conn: Connection, assembly_id: str, stream: IO[bytes], mappin
             conn.exec_driver_sql(insert_sql, batch)
             return
         try:
-            with conn.connection.driver_connection.cursor() as cur, cur.copy(copy_sql) as copy:
+            # psycopg's own connection: COPY is not part of the DB-API.
+            driver: Any = conn.connection.driver_connection
+            with driver.cursor() as cur, cur.copy(copy_sql) as copy:
                 for row in batch:
                     copy.write_row(row)
-        except conn.dialect.dbapi.IntegrityError as exc:  # raw DB-API: wrap as SQLAlchemy would
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            # The raw DB-API's error: wrap it as SQLAlchemy would.
             raise IntegrityError(copy_sql, None, exc) from exc
 
     def flush() -> None:
@@ -288,7 +291,7 @@ def import_extract(conn: Connection, assembly_id: str, stream: IO[bytes], mappin
             if sex is None:
                 error(line, "sex", f"{values[p_sex].strip()!r} is not one of M, K/F, X")
                 bad = True
-            personal = {"k": key, "n": name, "a": address, "p": postcode}
+            personal: dict[str, str | bool] = {"k": key, "n": name, "a": address, "p": postcode}
             if p_phone is not None and values[p_phone].strip():
                 personal["ph"] = values[p_phone].strip()
             if p_email is not None and values[p_email].strip():

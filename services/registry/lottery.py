@@ -53,12 +53,15 @@ def check_weights(weights: object) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for feature, values in weights.items():
         if feature not in FEATURES:
-            raise ValueError(f"weights.{feature}: unknown feature (features: {', '.join(FEATURES)})")
+            raise ValueError(f"weights.{feature}: unknown feature "
+                             f"(features: {', '.join(FEATURES)})")
         if not isinstance(values, dict):
             raise ValueError(f"weights.{feature}: must be an object of value -> weight")
         for value, weight in values.items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
-                raise ValueError(f"weights.{feature}.{value}: must be a number above 0 and at most 100")
+            if (isinstance(weight, bool) or not isinstance(weight, (int, float))
+                    or not 0 < weight <= 100):
+                raise ValueError(f"weights.{feature}.{value}: must be a number above 0 and at "
+                                 f"most 100")
         out[feature] = {str(k): float(v) for k, v in values.items()}
     return out
 
@@ -67,7 +70,8 @@ def allocate(size: int, populations: Mapping[int, int]) -> dict[int, int]:
     """Proportional allocation with largest remainders, never more than a municipality has."""
     total = sum(populations.values())
     if size > total:
-        raise ValueError(f"size: {size} invitations asked but only {total} eligible people in scope")
+        raise ValueError(f"size: {size} invitations asked but only {total} eligible people "
+                         f"in scope")
     alloc = {code: 0 for code in populations}
     remaining = size
     open_codes = {c for c, n in populations.items() if n > 0}

@@ -98,7 +98,8 @@ deliveries = sa.Table(
     sa.Column("person_id", sa.Integer, nullable=False),
     sa.Column("purpose", sa.String(16), nullable=False),  # invitation, selected
     sa.Column("invitation_id", sa.String(36), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # sending, sent, failed, unreachable, manual_check
+    # sending, sent, failed, unreachable, manual_check
+    sa.Column("state", sa.String(16), nullable=False),
     sa.Column("channel", sa.String(64), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("detail", sa.String(500), nullable=False),

@@ -1,6 +1,8 @@
 """The OpenAPI 3 document of the registry's JSON API (a test checks it lists every route)."""
 from __future__ import annotations
 
+from typing import Any
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 OPS = ["platform_operator", "region_admin"]
 ALL = OPS + ["observer"]
@@ -38,11 +40,11 @@ def _op(summary: str, roles: list[str] | None, *, params: tuple = (), body: dict
     return op
 
 
-def _obj(**props) -> dict:
+def _obj(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+S, N, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}  # string, number, bool
 
 
 def document() -> dict:
@@ -78,7 +80,7 @@ def document() -> dict:
             responses={"409": {"description": "No test send yet"}})},
         "/api/assemblies/{assembly_id}/rollouts": {"post": _op(
             "Draw an invitation lottery", OPS, ok="201", params=("assembly_id",),
-            body=_obj(scope=S, size=I, seed=S, one_per_household=B,
+            body=_obj(scope=S, size=N, seed=S, one_per_household=B,
                       age_bands={"type": "array", "items": S},
                       weights={"type": "object", "description":
                                "{feature: {value: weight}}, features age_band and sex"}))},

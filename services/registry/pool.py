@@ -9,22 +9,15 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.common import events, outbox, storage
-from services.contracts.kleroterion.v1.registry_events_pb2 import (
-    FunnelCount,
-    FunnelCounted,
-    InvitationRequested,
-    PoolExported,
-)
+from services.common.geography import municipalities
 from services.registry import models
-from services.registry.dispatch import SELECTED_TEMPLATE
 
 log = logging.getLogger(__name__)
-SELECTION_GROUP = "registry.selection"
 ANSWERS = ("confirmed", "declined")
 STATES = ("pool", "selected", "substitute", "confirmed", "declined", "withdrawn", "erased")
 TRANSITIONS = {
@@ -70,7 +63,7 @@ def erase_registrant(conn: Connection, registrant_id: str) -> None:
                  .values(state="erased", answers="{}", updated_at=now()))
 
 
-def _erase_persons(conn: Connection, where) -> None:
+def _erase_persons(conn: Connection, where: sa.ColumnElement[bool]) -> None:
     conn.execute(models.persons.update().where(where)
                  .values(sealed=None, key_hash=None, household=None))
 
@@ -106,147 +99,63 @@ def export_pool(conn: Connection, assembly_id: str, fmt: str) -> tuple[bytes, st
     return body, digest, len(rows), version
 
 
-def pool_exported_event(assembly_id: str, version: str, count: int, digest: str, region: str):
-    return events.new_event(PoolExported(pool_version=version, registrant_count=count,
-                                         sha256=digest),
-                            assembly_id=assembly_id, region=region, producer="registry")
+def seat(conn: Connection, assembly_id: str, registrant_ids: list[str], target: str, *,
+         answers_stand: bool = False) -> list[str]:
+    """Make the drawn registrants ``target`` (``selected`` or ``substitute``); returns the
+    invitations of those newly selected, who are to be told. ``answers_stand``: a
+    registrant who has answered already keeps their answer (a seat offer overtaken by the
+    answer to it, which travels on another topic)."""
+    r = models.registrants
+    found = {row.id: row for row in conn.execute(
+        sa.select(r.c.id, r.c.state, r.c.invitation_id)
+        .where(r.c.assembly_id == assembly_id, r.c.id.in_(registrant_ids)))}
+    missing = [i for i in registrant_ids if i not in found]
+    if missing:
+        # Raising makes the bus retry and then dead-letter the event for an operator.
+        raise LookupError(f"{len(missing)} drawn ids are not registrants of this "
+                          f"assembly (first: {missing[0]})")
+    notify: list[str] = []
+    for rid in registrant_ids:
+        current = found[rid].state
+        if current == target:
+            continue
+        if answers_stand and current in ANSWERS:
+            continue
+        check_transition(current, target)
+        conn.execute(r.update().where(r.c.id == rid).values(state=target, updated_at=now()))
+        if target == "selected" and found[rid].invitation_id:
+            notify.append(found[rid].invitation_id)
+    return notify
 
 
-# The extract's features under the names of the pool export's columns (and so of the quotas).
-EXTRACT_FEATURES = ("municipality_code", "age_band", "sex")
-
-
-def funnel_counted_event(conn: Connection, assembly_id: str, version: str, region: str):
-    """Population, invited and signed up per feature value, with the pool export they belong
-    with: the evaluation sets them beside the draw's quotas, so features are named as the
-    export's columns. Counts only."""
-    p = models.persons
-    funnel: dict[tuple[str, str], list[int]] = {}
-    for feature in EXTRACT_FEATURES:
-        column = p.c[feature]
-        for value, n in conn.execute(sa.select(column, sa.func.count())
-                                     .where(p.c.assembly_id == assembly_id).group_by(column)):
-            funnel[(feature, str(value))] = [n, 0, 0]
-    stats = statistics(conn, assembly_id)
-    for m in stats["municipalities"]:
-        funnel.setdefault(("municipality_code", str(m["code"])), [0, 0, 0])[1:] = (
-            m["invited"], m["signed_up"])
-    for feature, values in stats["features"].items():
-        for value, d in values.items():
-            # Answers to the assembly's own questions keep population 0: the extract
-            # does not hold them.
-            funnel.setdefault((feature, value), [0, 0, 0])[1:] = d["invited"], d["signed_up"]
-    questions = json.loads(conn.scalar(sa.select(models.assemblies.c.questions)
-                                       .where(models.assemblies.c.id == assembly_id)))
-    for q in questions:
-        # An option nobody chose is still a quota category: its zeros are a finding.
-        for option in q.get("options", []):
-            funnel.setdefault((q["id"], str(option["value"])), [0, 0, 0])
-    order = {f: n for n, f in enumerate([*EXTRACT_FEATURES, *(q["id"] for q in questions)])}
-    population = conn.scalar(sa.select(sa.func.count()).select_from(p)
-                             .where(p.c.assembly_id == assembly_id)) or 0
-    return events.new_event(FunnelCounted(
-        population_total=population, invited_total=stats["total"]["invited"],
-        signed_up_total=stats["total"]["signed_up"], pool_version=version,
-        counts=[FunnelCount(feature=f, value=v, population=n[0], invited=n[1], signed_up=n[2])
-                for (f, v), n in sorted(funnel.items(),
-                                        key=lambda kv: (order.get(kv[0][0], len(order)), kv[0]))]),
-        assembly_id=assembly_id, region=region, producer="registry")
-
-
-class Selection:
-    """Consumes who holds a seat: sortition's draw makes members ``selected`` (and tells
-    them, through their channel) and substitutes ``substitute``; sessions' ``seat_offered``
-    makes the offered substitute ``selected`` (and tells them the same way), and its
-    ``member_responded`` (a facilitator recorded the answer) makes them ``confirmed`` or
-    ``declined``."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-
-    def consumer(self):
-        return self.ctx.bus.consumer(SELECTION_GROUP, ["panel_drawn", "substitutes_drawn",
-                                                       "seat_offered", "member_responded"],
-                                     self.handle, applied=self.ctx.applied)
-
-    def handle(self, envelope) -> None:
-        kind = envelope.WhichOneof("payload")
-        if kind == "member_responded":
-            self._responded(envelope)
-            return
-        if kind == "panel_drawn":
-            ids, target = list(envelope.panel_drawn.member_ids), "selected"
-        elif kind == "seat_offered":
-            ids, target = [envelope.seat_offered.substitute_id], "selected"
-        else:
-            ids, target = list(envelope.substitutes_drawn.substitute_ids), "substitute"
-        r = models.registrants
-        notify: list[str] = []
-        with self.ctx.engine.begin() as conn:
-            if not storage.apply_once(conn, SELECTION_GROUP, envelope.event_id):
-                return
-            found = {row.id: row for row in conn.execute(
-                sa.select(r.c.id, r.c.state, r.c.invitation_id)
-                .where(r.c.assembly_id == envelope.assembly_id, r.c.id.in_(ids)))}
-            missing = [i for i in ids if i not in found]
-            if missing:
-                # Raising makes the bus retry and then dead-letter the event for an operator.
-                raise LookupError(f"{len(missing)} drawn ids are not registrants of this "
-                                  f"assembly (first: {missing[0]})")
-            for rid in ids:
-                current = found[rid].state
-                if current == target:
-                    continue
-                if kind == "seat_offered" and current in ANSWERS:
-                    # The answer (a facilitator's, on another topic) overtook the offer.
-                    continue
-                check_transition(current, target)
-                conn.execute(r.update().where(r.c.id == rid)
-                             .values(state=target, updated_at=now()))
-                if target == "selected" and found[rid].invitation_id:
-                    notify.append(found[rid].invitation_id)
-            # With the state change and the event's claim: a crash after this commit still
-            # tells every selected member. The delivery rows (one per person and purpose)
-            # keep it to one notice per person and assembly.
-            outbox.enqueue_many(conn, [events.new_event(
-                InvitationRequested(invitation_id=invitation_id, template_id=SELECTED_TEMPLATE,
-                                    purpose="selected"),
-                assembly_id=envelope.assembly_id, region=self.ctx.settings.region,
-                producer="registry", correlation_id=envelope.event_id)
-                for invitation_id in notify], keys=notify)
-        self.ctx.outbox.publish_soon()
-
-    def _responded(self, envelope) -> None:
-        """A facilitator recorded the member's answer in sessions. An answer the member gave
-        here comes back this way too and finds nothing to change: no loop."""
-        answer = envelope.member_responded.answer
-        rid = envelope.member_responded.member_id
-        r = models.registrants
-        with self.ctx.engine.begin() as conn:
-            if not storage.apply_once(conn, SELECTION_GROUP, envelope.event_id):
-                return
-            current = conn.scalar(sa.select(r.c.state).where(
-                r.c.assembly_id == envelope.assembly_id, r.c.id == rid))
-            if current == answer:
-                return
-            # An offered substitute whose offer has not reached us yet (it travels on
-            # another topic) was selected all the same: the answer says so.
-            path = ["selected", answer] if current == "substitute" else [answer]
-            try:
-                if current is None or answer not in ANSWERS:
-                    raise ValueError(f"registrant is {current or 'unknown'}, answer {answer!r}")
-                state = current
-                for wanted in path:
-                    check_transition(state, wanted)
-                    state = wanted
-            except ValueError as exc:
-                # Sessions holds the seats; the registry's state is a copy for its
-                # statistics and notices, so a disagreement is for an operator to look at,
-                # not a reason to stop the partition.
-                log.warning("member answer not applied to the registrant", extra={
-                    "event_id": envelope.event_id, "registrant_id": rid, "detail": str(exc)})
-                return
-            conn.execute(r.update().where(r.c.id == rid).values(state=answer, updated_at=now()))
+def record_answer(conn: Connection, assembly_id: str, registrant_id: str, answer: str,
+                  event_id: str) -> None:
+    """A facilitator recorded the member's answer in sessions. An answer the member gave
+    here comes back this way too and finds nothing to change: no loop."""
+    r = models.registrants
+    current = conn.scalar(sa.select(r.c.state).where(r.c.assembly_id == assembly_id,
+                                                     r.c.id == registrant_id))
+    if current == answer:
+        return
+    # An offered substitute whose offer has not reached us yet (it travels on
+    # another topic) was selected all the same: the answer says so.
+    path = ["selected", answer] if current == "substitute" else [answer]
+    try:
+        if current is None or answer not in ANSWERS:
+            raise ValueError(f"registrant is {current or 'unknown'}, answer {answer!r}")
+        state = current
+        for wanted in path:
+            check_transition(state, wanted)
+            state = wanted
+    except ValueError as exc:
+        # Sessions holds the seats; the registry's state is a copy for its
+        # statistics and notices, so a disagreement is for an operator to look at,
+        # not a reason to stop the partition.
+        log.warning("member answer not applied to the registrant", extra={
+            "event_id": event_id, "registrant_id": registrant_id, "detail": str(exc)})
+        return
+    conn.execute(r.update().where(r.c.id == registrant_id)
+                 .values(state=answer, updated_at=now()))
 
 
 def statistics(conn: Connection, assembly_id: str) -> dict:
@@ -268,10 +177,10 @@ def statistics(conn: Connection, assembly_id: str) -> dict:
             slot["invited"] += invited
             slot["signed_up"] += signed
 
-    def rate(d: dict) -> dict:
-        return {**d, "response_rate": round(d["signed_up"] / d["invited"], 4) if d["invited"] else None}
+    def rate(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "response_rate": (round(d["signed_up"] / d["invited"], 4) if d["invited"]
+                                       else None)}
 
-    from services.common.geography import municipalities
     names = municipalities()
     total_inv = sum(v["invited"] for v in by_municipality.values())
     total_sig = sum(v["signed_up"] for v in by_municipality.values())

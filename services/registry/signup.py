@@ -1,24 +1,21 @@
-"""The public sign-up: a page (Danish and English) and a JSON endpoint doing the same.
+"""The public sign-up: what a citizen's code is for, their sign-up to the pool, and later
+their answer to the seat offer, with the texts of the page (Danish and English).
 
 The same code later answers the seat offer: once its registrant is drawn (``selected``),
-the page and the JSON API ask them to confirm or decline their seat instead, and the answer
-is announced to sessions as ``seat_answered``."""
+the page and the JSON API (``views/signup.py``) ask them to confirm or decline their seat
+instead, and the answer is announced to sessions as ``seat_answered``."""
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, request
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from services.common import events, outbox
-from services.common.web import ApiError, json_body
-from services.contracts.kleroterion.v1.registry_events_pb2 import SeatAnswered, SignupReceived
-from services.registry import lottery, models, pool
-
-blueprint = Blueprint("registry_signup", __name__, template_folder="templates")
+from services.registry import lottery, models, outgoing, pool, queries
 
 TEXT = {
     "da": {
@@ -99,35 +96,23 @@ REASONS = ("dates", "circumstances", "not_interested", "other")
 
 
 class SignupError(Exception):
-    def __init__(self, errors: list[tuple[str, str]], status: int = 422):
+    """A sign-up or seat answer refused, with every field's reason in the citizen's
+    language (a form shows them all at once)."""
+
+    def __init__(self, errors: list[tuple[str, str]], status: int = 422) -> None:
         super().__init__("; ".join(f"{f}: {r}" for f, r in errors))
         self.errors = errors
         self.status = status
 
 
-def _ctx():
-    return current_app.extensions["kleroterion.context"]
-
-
-def _lang(raw) -> str:
-    return raw if isinstance(raw, str) and raw in TEXT else "da"
-
-
-def find_code(conn, code: str, lang: str):
+def find_code(conn: Connection, code: str, lang: str) -> Row[Any]:
     """The invitation of a code with its assembly and its registrant (``registrant_id`` and
     ``registrant_state`` are None before the sign-up), or SignupError naming 'code'."""
     t = TEXT[lang]
     code = lottery.normalise_code(code or "")
     if not code:
         raise SignupError([("code", t["missing_code"])])
-    i, a, r = models.invitations, models.assemblies, models.registrants
-    row = conn.execute(sa.select(i, a.c.name, a.c.questions, a.c.session_dates,
-                                 a.c.status.label("assembly_status"),
-                                 r.c.id.label("registrant_id"),
-                                 r.c.state.label("registrant_state"))
-                       .select_from(i.join(a, a.c.id == i.c.assembly_id)
-                                    .outerjoin(r, r.c.invitation_id == i.c.id))
-                       .where(i.c.code == code)).first()
+    row = queries.invitation_by_code(conn, code)
     if row is None or row.person_id is None:
         raise SignupError([("code", t["unknown_code"])], 404)
     if row.assembly_status != "open":
@@ -135,7 +120,7 @@ def find_code(conn, code: str, lang: str):
     return row
 
 
-def find_invitation(conn, code: str, lang: str):
+def find_invitation(conn: Connection, code: str, lang: str) -> Row[Any]:
     """The invitation and its assembly for a code, or SignupError naming the field 'code'."""
     row = find_code(conn, code, lang)
     if row.signed_up:
@@ -143,7 +128,7 @@ def find_invitation(conn, code: str, lang: str):
     return row
 
 
-def code_step(conn, code: str, lang: str):
+def code_step(conn: Connection, code: str, lang: str) -> tuple[str, Row[Any]]:
     """What a code is for now, from one read: ``("seat", row)`` once its registrant is
     drawn and has not answered, ``("signup", row)`` before the sign-up; SignupError naming
     'code' when it is for nothing any more."""
@@ -157,7 +142,7 @@ def code_step(conn, code: str, lang: str):
     return "signup", row
 
 
-def find_seat(conn, code: str, lang: str):
+def find_seat(conn: Connection, code: str, lang: str) -> Row[Any]:
     """The invitation of a drawn registrant who has not answered yet, or SignupError
     naming 'code'."""
     row = find_code(conn, code, lang)
@@ -168,209 +153,73 @@ def find_seat(conn, code: str, lang: str):
     return row
 
 
-def register(code: str, answers: dict, available: bool, consent: bool, lang: str) -> str:
-    ctx = _ctx()
+def register(conn: Connection, region: str, code: str, answers: Mapping[str, Any],
+             available: object, consent: object, lang: str) -> str:
+    """Sign the code's holder up to the pool with their answers, and announce it
+    (``signup_received``) in the same transaction. Returns the registrant's id."""
     t = TEXT[lang]
-    with ctx.engine.begin() as conn:
-        inv = find_invitation(conn, code, lang)
-        questions = json.loads(inv.questions)
-        errors = []
-        for q in questions:
-            value = answers.get(q["id"])
-            if value in (None, ""):
-                errors.append((q["id"], t["missing_answer"]))
-            elif value not in {o["value"] for o in q["options"]}:
-                errors.append((q["id"], t["bad_answer"]))
-        if available is not True:
-            errors.append(("available", t["missing_available"]))
-        if consent is not True:
-            errors.append(("consent", t["missing_consent"]))
-        if errors:
-            raise SignupError(errors)
-        registrant_id = str(uuid.uuid4())
-        now = datetime.now(UTC)
-        features = {q["id"]: answers[q["id"]] for q in questions}
-        try:
-            with conn.begin_nested():
-                conn.execute(models.registrants.insert().values(
-                    id=registrant_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
-                    municipality_code=inv.municipality_code, age_band=inv.age_band, sex=inv.sex,
-                    answers=json.dumps(features), language=lang, state="pool", created_at=now,
-                    updated_at=now))
-        except IntegrityError:
-            raise SignupError([("code", t["used_code"])], 409) from None
-        conn.execute(models.invitations.update().where(models.invitations.c.id == inv.id)
-                     .values(signed_up=True))
-        features.update(age_band=inv.age_band, sex=inv.sex)
-        # In the sign-up's own transaction: an accepted sign-up always gets its event, even
-        # when the broker is away (the outbox relay publishes it when it is back).
-        outbox.enqueue(conn, events.new_event(
-            SignupReceived(registrant_id=registrant_id, features=features,
-                           municipality_code=str(inv.municipality_code)),
-            assembly_id=inv.assembly_id, region=ctx.settings.region, producer="registry"))
-    ctx.outbox.publish_soon()
+    inv = find_invitation(conn, code, lang)
+    questions = json.loads(inv.questions)
+    errors = []
+    for q in questions:
+        value = answers.get(q["id"])
+        if value in (None, ""):
+            errors.append((q["id"], t["missing_answer"]))
+        elif value not in {o["value"] for o in q["options"]}:
+            errors.append((q["id"], t["bad_answer"]))
+    if available is not True:
+        errors.append(("available", t["missing_available"]))
+    if consent is not True:
+        errors.append(("consent", t["missing_consent"]))
+    if errors:
+        raise SignupError(errors)
+    registrant_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    features = {q["id"]: answers[q["id"]] for q in questions}
+    try:
+        with conn.begin_nested():
+            conn.execute(models.registrants.insert().values(
+                id=registrant_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
+                municipality_code=inv.municipality_code, age_band=inv.age_band, sex=inv.sex,
+                answers=json.dumps(features), language=lang, state="pool", created_at=now,
+                updated_at=now))
+    except IntegrityError:
+        raise SignupError([("code", t["used_code"])], 409) from None
+    conn.execute(models.invitations.update().where(models.invitations.c.id == inv.id)
+                 .values(signed_up=True))
+    features.update(age_band=inv.age_band, sex=inv.sex)
+    # In the sign-up's own transaction: an accepted sign-up always gets its event, even
+    # when the broker is away (the outbox relay publishes it when it is back).
+    outgoing.signup_received(conn, region, assembly_id=inv.assembly_id,
+                             registrant_id=registrant_id, features=features,
+                             municipality_code=inv.municipality_code)
     return registrant_id
 
 
-def answer_seat(code: str, answer, reason, lang: str) -> tuple[str, str]:
+def answer_seat(conn: Connection, region: str, code: str, answer: object, reason: object,
+                lang: str) -> tuple[str, str]:
     """A drawn registrant confirms or declines their seat: selected -> confirmed/declined
     and ``seat_answered`` in one transaction. Returns (registrant id, state)."""
-    ctx = _ctx()
     t = TEXT[lang]
-    with ctx.engine.begin() as conn:
-        row = find_seat(conn, code, lang)
-        errors = []
-        if answer not in pool.ANSWERS:
-            errors.append(("answer", t["missing_seat_answer"]))
-        if reason is None:
-            reason = ""
-        if reason != "" and reason not in REASONS:
-            errors.append(("reason", t["bad_reason"]))
-        if errors:
-            raise SignupError(errors)
-        pool.check_transition(row.registrant_state, answer)
-        r = models.registrants
-        # Guarded by the state read above: of two answers at once only one changes it.
-        changed = conn.execute(r.update().where(r.c.id == row.registrant_id,
-                                                r.c.state == row.registrant_state)
-                               .values(state=answer, updated_at=datetime.now(UTC)))
-        if changed.rowcount != 1:
-            raise SignupError([("code", t["seat_answered"])], 409)
-        outbox.enqueue(conn, events.new_event(
-            SeatAnswered(registrant_id=row.registrant_id, answer=answer,
-                         reason=reason if answer == "declined" else ""),
-            assembly_id=row.assembly_id, region=ctx.settings.region, producer="registry"),
-            key=row.registrant_id)
-    ctx.outbox.publish_soon()
+    row = find_seat(conn, code, lang)
+    errors = []
+    if answer not in pool.ANSWERS:
+        errors.append(("answer", t["missing_seat_answer"]))
+    if reason is None:
+        reason = ""
+    if reason != "" and reason not in REASONS:
+        errors.append(("reason", t["bad_reason"]))
+    if errors:
+        raise SignupError(errors)
+    answer, reason = str(answer), str(reason)  # one of the lists' texts, checked above
+    pool.check_transition(row.registrant_state, answer)
+    r = models.registrants
+    # Guarded by the state read above: of two answers at once only one changes it.
+    changed = conn.execute(r.update().where(r.c.id == row.registrant_id,
+                                            r.c.state == row.registrant_state)
+                           .values(state=answer, updated_at=datetime.now(UTC)))
+    if changed.rowcount != 1:
+        raise SignupError([("code", t["seat_answered"])], 409)
+    outgoing.seat_answered(conn, region, assembly_id=row.assembly_id,
+                           registrant_id=row.registrant_id, answer=answer, reason=reason)
     return row.registrant_id, answer
-
-
-def _seat_page(lang: str, row, code: str, errors=(), values=None, status: int = 200):
-    t = TEXT[lang]
-    return render_template("signup.html", lang=lang, t=t, step="seat",
-                           code=lottery.normalise_code(code), errors=list(errors),
-                           values=values or {}, assembly=row.name,
-                           intro=t["seat_intro"].format(assembly=row.name),
-                           dates=json.loads(row.session_dates), reasons=REASONS), status
-
-
-@blueprint.get("/signup")
-def signup_page():
-    lang = _lang(request.args.get("lang"))
-    code = request.args.get("code")
-    if code is None:
-        return render_template("signup.html", lang=lang, t=TEXT[lang], step="code", code="",
-                               errors=[], values={})
-    with _ctx().engine.connect() as conn:
-        try:
-            step, inv = code_step(conn, code, lang)
-            if step == "seat":
-                return _seat_page(lang, inv, code)
-        except SignupError as exc:
-            return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
-                                   code=code, errors=exc.errors, values={}), exc.status
-    return render_template("signup.html", lang=lang, t=TEXT[lang], step="form",
-                           code=lottery.normalise_code(code), errors=[], values={},
-                           assembly=inv.name, questions=json.loads(inv.questions),
-                           dates=json.loads(inv.session_dates))
-
-
-@blueprint.post("/signup/seat")
-def seat_submit():
-    form = request.form
-    lang = _lang(form.get("lang"))
-    code = form.get("code", "")
-    answer, reason = form.get("answer", ""), form.get("reason", "")
-    try:
-        _, state = answer_seat(code, answer, reason, lang)
-    except SignupError as exc:
-        if any(field == "code" for field, _ in exc.errors):
-            return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
-                                   code=code, errors=exc.errors, values={}), exc.status
-        with _ctx().engine.connect() as conn:
-            row = find_code(conn, code, lang)
-        return _seat_page(lang, row, code, exc.errors, {"answer": answer, "reason": reason},
-                          exc.status)
-    return render_template("signup.html", lang=lang, t=TEXT[lang], step="seat_done",
-                           code="", errors=[], values={}, state=state)
-
-
-@blueprint.post("/signup")
-def signup_submit():
-    form = request.form
-    lang = _lang(form.get("lang"))
-    code = form.get("code", "")
-    answers = {k[2:]: v for k, v in form.items() if k.startswith("q_")}
-    try:
-        register(code, answers, form.get("available") == "yes", form.get("consent") == "yes",
-                 lang)
-    except SignupError as exc:
-        with _ctx().engine.connect() as conn:
-            try:
-                inv = find_invitation(conn, code, lang)
-            except SignupError:
-                return render_template("signup.html", lang=lang, t=TEXT[lang], step="code",
-                                       code=code, errors=exc.errors, values={}), exc.status
-        return render_template("signup.html", lang=lang, t=TEXT[lang], step="form",
-                               code=lottery.normalise_code(code), errors=exc.errors,
-                               values={**answers, "available": form.get("available"),
-                                       "consent": form.get("consent")},
-                               assembly=inv.name, questions=json.loads(inv.questions),
-                               dates=json.loads(inv.session_dates)), exc.status
-    return render_template("signup.html", lang=lang, t=TEXT[lang], step="done", code="",
-                           errors=[], values={})
-
-
-@blueprint.get("/api/public/signup/<code>")
-def signup_questions(code):
-    """What the code is for now: the sign-up's questions, or (once drawn) the seat offer."""
-    lang = _lang(request.args.get("lang"))
-    with _ctx().engine.connect() as conn:
-        try:
-            step, inv = code_step(conn, code, lang)
-            if step == "seat":
-                return jsonify(step="seat", assembly=inv.name,
-                               message=TEXT[lang]["seat_intro"].format(assembly=inv.name),
-                               answers=list(pool.ANSWERS), reasons=list(REASONS),
-                               session_dates=json.loads(inv.session_dates))
-        except SignupError as exc:
-            field, reason = exc.errors[0]
-            raise ApiError(field, reason, exc.status) from None
-    return jsonify(step="signup", assembly=inv.name, questions=json.loads(inv.questions),
-                   session_dates=json.loads(inv.session_dates))
-
-
-def _refused(exc: SignupError):
-    field, reason = exc.errors[0]
-    return jsonify(error=reason, field=field,
-                   errors=[{"field": f, "reason": r} for f, r in exc.errors]), exc.status
-
-
-@blueprint.post("/api/public/signup")
-def signup_json():
-    data = json_body()
-    lang = _lang(data.get("language"))
-    answers = data.get("answers", {})
-    if not isinstance(answers, dict):
-        raise ApiError("answers", "must be an object of question id -> option value")
-    try:
-        registrant_id = register(str(data.get("code") or ""), answers, data.get("available"),
-                                 data.get("consent"), lang)
-    except SignupError as exc:
-        return _refused(exc)
-    return jsonify(status="pool", registrant_id=registrant_id), 201
-
-
-@blueprint.post("/api/public/seat")
-def seat_json():
-    data = json_body()
-    lang = _lang(data.get("language"))
-    code = data.get("code")
-    if code is not None and not isinstance(code, str):
-        raise ApiError("code", TEXT[lang]["missing_code"], 422)
-    try:
-        registrant_id, state = answer_seat(code or "", data.get("answer"), data.get("reason"),
-                                           lang)
-    except SignupError as exc:
-        return _refused(exc)
-    return jsonify(registrant_id=registrant_id, state=state)

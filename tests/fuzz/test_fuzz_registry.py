@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from fuzzing import fuzz_operation, load, operation_ids
-from registry_helpers import Api, ChannelPlugin, Outbox, extract, person_rows
+from registry_support import Api, ChannelPlugin, Outbox, extract, person_rows
 
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost

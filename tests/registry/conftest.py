@@ -3,7 +3,7 @@ same database to simulate a restart."""
 from __future__ import annotations
 
 import pytest
-from registry_helpers import ChannelPlugin, Outbox
+from registry_support import ChannelPlugin, Outbox
 
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost

@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from registry_helpers import Api, Outbox, extract, person_rows
+from registry_support import Api, Outbox, extract, person_rows
 
 from services.common.hookspecs import DeliveryResult
-from services.registry import dispatch, models
+from services.registry import dispatch, handlers, models, outgoing
 
 KEY = "q3W2l9rsN8oYB2m0TlPZ9QeQJg2YbZ9r3u5X5f8Hk0o="
 
@@ -31,8 +31,8 @@ def _setup(make_registry, *channels, n=40, size=20, **kw):
 def _one_at_a_time(monkeypatch, ctx) -> list:
     """Count the events that went through the one-at-a-time path."""
     calls = []
-    handle = ctx.dispatcher.handle
-    monkeypatch.setattr(ctx.dispatcher, "handle", lambda e: (calls.append(e), handle(e)))
+    handle = ctx.dispatcher.send
+    monkeypatch.setattr(ctx.dispatcher, "send", lambda e: (calls.append(e), handle(e)))
     return calls
 
 
@@ -54,7 +54,7 @@ def test_a_batch_with_every_event_twice_sends_once_with_four_commits(make_regist
     singles = _one_at_a_time(monkeypatch, ctx)
     delivered = []
     ctx.bus.consumer("t.delivered", ["invitation_delivered"], delivered.append)
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})  # a double click
     commits = []
@@ -79,7 +79,7 @@ def test_a_crash_in_the_middle_of_a_batch_sends_nobody_twice(make_registry, monk
     outbox = Outbox()
     api, ctx, tid, rid, ids = _setup(make_registry, outbox)
     singles = _one_at_a_time(monkeypatch, ctx)
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     crash_at = []
     send = outbox.send
@@ -100,7 +100,7 @@ def test_a_crash_in_the_middle_of_a_batch_sends_nobody_twice(make_registry, monk
     # were released, so they are sent normally on redelivery.
     assert set(_states(ctx).values()) == {"sending"} and len(_states(ctx)) == 7
     monkeypatch.setattr(outbox, "send", send)
-    _drain(ctx.dispatcher.consumer())
+    _drain(handlers.channels.consumer(ctx))
     assert Counter(outbox.calls)[crash_at[0]] == 1
     assert max(Counter(outbox.calls).values()) == 1 and len(outbox.calls) == 21  # + test send
     assert _states(ctx) == {i: "sent" for i in ids}
@@ -112,7 +112,7 @@ def test_a_hard_kill_in_the_middle_of_a_batch_sends_nobody_twice(make_registry, 
     is resolved by asking the channel — sent if it knows, else a manual check."""
     outbox = Outbox()
     api, ctx, tid, rid, ids = _setup(make_registry, outbox)
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     monkeypatch.setattr(ctx.dispatcher, "_release", lambda keys: None)
     send = outbox.send
@@ -128,7 +128,7 @@ def test_a_hard_kill_in_the_middle_of_a_batch_sends_nobody_twice(make_registry, 
         consumer.poll_once(0.2)
     consumer.close(commit=False)
     monkeypatch.setattr(outbox, "send", send)
-    _drain(ctx.dispatcher.consumer())
+    _drain(handlers.channels.consumer(ctx))
     assert len(outbox.calls) == 6  # the test send and 5 letters: nobody again
     assert max(Counter(outbox.calls).values()) == 1
     states = _states(ctx)
@@ -149,7 +149,7 @@ def test_a_failing_batch_falls_back_to_one_at_a_time_without_sending_twice(make_
         raise sa.exc.OperationalError("UPDATE deliveries", {}, Exception("connection lost"))
 
     monkeypatch.setattr(ctx.dispatcher, "_record", broken_once)
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     _drain(consumer)
     assert len(singles) == 20  # retried one at a time
@@ -172,7 +172,7 @@ def test_a_batch_records_unreachable_failed_and_erased_people(make_registry):
     with ctx.engine.begin() as conn:  # Person 3 erased before the letter went out
         conn.execute(models.persons.update().where(models.persons.c.id == next(
             p for p, n in names.items() if n == "Person 3")).values(sealed=None))
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     _drain(consumer)
     assert _states(ctx) == {invitation["Person 0"]: "unreachable",
@@ -183,7 +183,7 @@ def test_a_batch_records_unreachable_failed_and_erased_people(make_registry):
 
 
 def test_event_ids_are_unique_uuid4():
-    ids = dispatch.event_ids(1000)
+    ids = outgoing.event_ids(1000)
     assert len(set(ids)) == 1000
     assert all(len(i) == 36 and i[14] == "4" and i[19] in "89ab" for i in ids)
 
@@ -228,7 +228,7 @@ def test_a_hard_kill_is_resent_where_the_channel_knows_it_never_went_out(make_re
     outbox.delivery_status = lambda iid: plain_status(iid) or DeliveryResult(
         dispatch.NOT_SENT, "not in the outbox", retryable=True)
     api, ctx, tid, rid, ids = _setup(make_registry, outbox)
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     monkeypatch.setattr(ctx.dispatcher, "_release", lambda keys: None)  # a kill releases nothing
     send = outbox.send
@@ -244,7 +244,7 @@ def test_a_hard_kill_is_resent_where_the_channel_knows_it_never_went_out(make_re
         consumer.poll_once(0.2)
     consumer.close(commit=False)
     monkeypatch.setattr(outbox, "send", send)
-    _drain(ctx.dispatcher.consumer())
+    _drain(handlers.channels.consumer(ctx))
     sent = Counter(i.recipient.invitation_id for i in outbox.sent
                    if i.recipient.invitation_id in ids)
     assert sent == Counter(ids)  # every invitation exactly once
@@ -263,6 +263,6 @@ def test_one_at_a_time_resends_what_the_channel_knows_never_went_out(make_regist
             assembly_id="a1", person_id=inv.person_id, purpose="invitation",
             invitation_id=inv.id, state="sending", channel="outbox", attempts=0, detail="",
             updated_at=dispatch.now()))
-    _drain(ctx.dispatcher.consumer())
+    _drain(handlers.channels.consumer(ctx))
     assert [i.recipient.invitation_id for i in outbox.sent if i.recipient.invitation_id in ids] == ids
     assert _states(ctx) == {ids[0]: "sent"}

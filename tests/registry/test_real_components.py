@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from registry_helpers import Api, Outbox, extract, person_rows
+from registry_support import Api, Outbox, extract, person_rows
 
 from services.common.bus import KafkaBus, KafkaConfig
-from services.registry import models
+from services.registry import handlers, models
 
 KEY = "q3W2l9rsN8oYB2m0TlPZ9QeQJg2YbZ9r3u5X5f8Hk0o="
 
@@ -26,7 +26,7 @@ def test_import_and_send_on_postgresql(make_registry, postgres_database):
     assert api.upload("a1", extract(rows)).status_code == 201
     tid = api.approved_template("a1")
     rid = api.post("/api/assemblies/a1/rollouts", {"scope": "Hovedstaden", "size": 12}).json["id"]
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     while consumer.poll_once(0.2):
@@ -50,13 +50,13 @@ def test_redelivery_after_a_consumer_crash_does_not_send_twice(make_registry, ka
     with ctx.engine.connect() as conn:
         ids = conn.scalars(sa.select(models.invitations.c.id)).all()
     outbox.crash_after_send.add(ids[4])
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     with pytest.raises(SystemExit):
         for _ in range(60):
             consumer.poll_once(1.0)
     consumer.close(commit=False)  # the crash: nothing of that batch was committed
-    again = ctx.dispatcher.consumer()
+    again = handlers.channels.consumer(ctx)
     for _ in range(60):
         again.poll_once(1.0)
         states = api.get(f"/api/rollouts/{rid}").json["invitations"]

@@ -9,13 +9,13 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from registry_helpers import MAPPING, Api, Outbox, extract, person_rows
+from registry_support import MAPPING, Api, Outbox, extract, person_rows
 
 from services.common import audit, events
 from services.common.hookspecs import DeliveryResult
 from services.common.settings import SettingsError
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn, SubstitutesDrawn
-from services.registry import crypto, lottery, models
+from services.registry import crypto, handlers, lottery, models
 from services.common.geography import municipalities, resolve_scope
 from services.registry.settings import Settings
 
@@ -202,7 +202,7 @@ def test_send_delivers_once_retries_and_falls_back(make_registry):
         ids = conn.scalars(sa.select(models.invitations.c.id)).all()
     primary.fail[ids[0]] = [DeliveryResult("failed", "timeout", retryable=True)]
     primary.fail[ids[1]] = [DeliveryResult("bounced", "no mailbox")]
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     delivered = []
     ctx.bus.consumer("t.delivered", ["invitation_delivered"], delivered.append)
     assert api.post(f"/api/rollouts/{rid}/send", {"template_id": tid}).status_code == 202
@@ -233,13 +233,13 @@ def test_crash_after_send_is_resolved_by_asking_the_channel(make_registry):
     with ctx.engine.connect() as conn:
         ids = conn.scalars(sa.select(models.invitations.c.id)).all()
     outbox.crash_after_send.add(ids[0])
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     with pytest.raises(SystemExit):
         while True:
             consumer.poll_once(0.2)
     consumer.close(commit=False)
-    again = ctx.dispatcher.consumer()
+    again = handlers.channels.consumer(ctx)
     while again.poll_once(0.2):
         pass
     assert Counter(outbox.calls)[ids[0]] == 1
@@ -258,12 +258,12 @@ def test_in_flight_without_an_answer_is_marked_for_manual_check(make_registry):
     with ctx.engine.connect() as conn:
         iid = conn.scalar(sa.select(models.invitations.c.id))
     outbox.crash_after_send = {iid}
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
     with pytest.raises(SystemExit):
         consumer.poll_once(0.2)
     consumer.close(commit=False)
-    ctx.dispatcher.consumer().poll_once(0.2)
+    handlers.channels.consumer(ctx).poll_once(0.2)
     assert outbox.calls.count(iid) == 1
     with ctx.engine.connect() as conn:
         assert conn.scalar(sa.select(models.deliveries.c.state)) == "manual_check"
@@ -277,7 +277,7 @@ def test_unreachable_people_are_recorded(make_registry):
         conn.execute(models.templates.update().values(approved_at=sa.func.now(),
                                                       test_sent_at=sa.func.now()))
     rid = _rollout(api, size=1, scope="Rudersdal")
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": t.json["id"]})
     consumer.poll_once(0.2)
     assert api.get(f"/api/rollouts/{rid}").json["invitations"] == {"unreachable": 1}
@@ -329,8 +329,8 @@ def test_signup_json_pool_export_and_selection(make_registry):
     pool_consumer.poll_once(0.2)
     assert exported[0].pool_exported.sha256 == r.headers["X-Pool-SHA256"]
 
-    selection = ctx.selection.consumer()
-    dispatch = ctx.dispatcher.consumer()
+    selection = handlers.selection.consumer(ctx)
+    dispatch = handlers.channels.consumer(ctx)
     drawn = events.new_event(PanelDrawn(run_id="r", member_ids=registrants[:3]),
                              assembly_id="a1", region="local", producer="sortition")
     ctx.bus.publish(drawn)

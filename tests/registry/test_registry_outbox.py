@@ -3,12 +3,12 @@ together, so a broker that is away (or a crash after the commit) loses nothing."
 from __future__ import annotations
 
 import sqlalchemy as sa
-from registry_helpers import Api, Outbox, extract, person_rows
+from registry_support import Api, Outbox, extract, person_rows
 
 from services.common import events
 from services.common.bus import InProcessBus
 from services.common.outbox import event_outbox
-from services.registry import models
+from services.registry import handlers, models
 
 
 class FlakyBus(InProcessBus):
@@ -89,7 +89,7 @@ def test_delivery_outcomes_and_the_pool_export_go_through_the_outbox(make_regist
     bus = FlakyBus()
     app, ctx, api, tid, rid = _setup(make_registry, bus, size=3)
     api.post(f"/api/rollouts/{rid}/send", {"template_id": tid})
-    consumer = ctx.dispatcher.consumer()
+    consumer = handlers.channels.consumer(ctx)
     bus.down = True  # the broker leaves after the requests were read
     while consumer.poll_once(0.1):
         pass

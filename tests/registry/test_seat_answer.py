@@ -7,13 +7,13 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from registry_helpers import Api, Outbox, extract, person_rows
+from registry_support import Api, Outbox, extract, person_rows
 
 from services.common import events
 from services.common.outbox import event_outbox
 from services.contracts.kleroterion.v1.sessions_events_pb2 import MemberResponded, SeatOffered
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn, SubstitutesDrawn
-from services.registry import models
+from services.registry import handlers, models
 
 
 def drawn(make_registry, outbox=None, members=3, substitutes=2, signups=6, bus=None):
@@ -37,7 +37,7 @@ def drawn(make_registry, outbox=None, members=3, substitutes=2, signups=6, bus=N
             "education": "long"}, "available": True, "consent": True})
         assert r.status_code == 201, r.json
         ids.append(r.json["registrant_id"])
-    selection, channels = ctx.selection.consumer(), ctx.dispatcher.consumer()
+    selection, channels = handlers.selection.consumer(ctx), handlers.channels.consumer(ctx)
     deliver(ctx, [selection, channels],
             PanelDrawn(run_id="r", member_ids=ids[:members]),
             SubstitutesDrawn(run_id="r", substitute_ids=ids[members:members + substitutes]))

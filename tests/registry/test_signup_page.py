@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from registry_helpers import Api, extract, person_rows
+from registry_support import Api, extract, person_rows
 
 from services.registry import models
 
