@@ -25,7 +25,8 @@ Draw (``panel_index``), specified so it can be recomputed without this code::
 
     seed'   = NFC-normalised seed with surrounding whitespace removed (must be non-empty)
     for c in 0, 1, 2, ...:
-        h = SHA-256(UTF-8("kleroterion-draw/1\\n" + lottery_sha256_hex + "\\n" + seed' + "\\n" + str(c)))
+        h = SHA-256(UTF-8("kleroterion-draw/1\\n" + lottery_sha256_hex + "\\n" + seed'
+                          + "\\n" + str(c)))
         v = int(h, big-endian)
         if v < 2**256 - (2**256 mod m): return v mod m
 
@@ -39,10 +40,12 @@ import itertools
 import json
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from services.sortition.engine import Distribution, Instance
 
@@ -55,7 +58,7 @@ _FRAC_EPS = 1e-9
 class LotteryError(ValueError):
     """A lottery file or draw input that cannot be used; ``field`` names the part."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
@@ -63,7 +66,7 @@ class LotteryError(ValueError):
 
 # ---- rounding -------------------------------------------------------------------------------
 
-def _pipage(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _pipage(x: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
     """Dependent rounding: pairs of fractional entries trade mass until one is integral, so
     the total is kept and every entry rounds up with probability equal to its fraction.
     The fractional entry left over from a pair meets the next one (one pass, O(n))."""
@@ -98,7 +101,7 @@ def _pipage(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return counts
 
 
-def _fix_total(counts: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
+def _fix_total(counts: NDArray[np.int64], x: NDArray[np.float64], m: int) -> NDArray[np.int64]:
     # Float dust in the weights can leave the total one off; settle it where it hurts least.
     while counts.sum() > m:
         j = int(np.argmax(np.where(counts > 0, counts - x, -np.inf)))
@@ -125,28 +128,28 @@ class PanelMembers:
         self._panel_of = order // max(size, 1)
         self._starts = np.searchsorted(flat[order], np.arange(n_people + 2))
 
-    def panels_with(self, person: int) -> np.ndarray:
+    def panels_with(self, person: int) -> NDArray[np.int64]:
         return self._panel_of[self._starts[person]:self._starts[person + 1]]
 
-    def holding_any(self, people: np.ndarray) -> np.ndarray:
+    def holding_any(self, people: Iterable[int | np.integer[Any]]) -> NDArray[np.bool_]:
         """Mask over panels: holds at least one of ``people``."""
         mask = np.zeros(len(self.members), dtype=bool)
         for person in people:
             mask[self.panels_with(int(person))] = True
         return mask
 
-    def sums(self, d: np.ndarray) -> np.ndarray:
+    def sums(self, d: NDArray[np.float64]) -> NDArray[np.float64]:
         """Per panel, the sum of d over its members."""
         return np.concatenate([d, [0.0]])[self.members].sum(axis=1)
 
-    def dense(self, rows: np.ndarray) -> np.ndarray:
+    def dense(self, rows: NDArray[np.intp]) -> NDArray[np.float32]:
         out = np.zeros((len(rows), self.n + 1), dtype=np.float32)
         np.put_along_axis(out, self.members[rows], 1.0, axis=1)
         return out[:, :self.n]
 
 
-def _improve(counts: np.ndarray, members: PanelMembers, p: np.ndarray, m: int,
-             time_budget: float, max_steps: int) -> np.ndarray:
+def _improve(counts: NDArray[np.int64], members: PanelMembers, p: NDArray[np.float64], m: int,
+             time_budget: float, max_steps: int) -> NDArray[np.int64]:
     """Single-copy moves that lower the largest per-person deviation."""
     deadline = time.monotonic() + time_budget
     n = members.n
@@ -207,7 +210,8 @@ def _improve(counts: np.ndarray, members: PanelMembers, p: np.ndarray, m: int,
 
 
 def round_counts(distribution: Distribution, n_people: int, m: int = DEFAULT_LOTTERY_SIZE, *,
-                 seed: int = 0, time_budget: float = 10.0, max_steps: int = 20000) -> np.ndarray:
+                 seed: int = 0, time_budget: float = 10.0,
+                 max_steps: int = 20000) -> NDArray[np.int64]:
     """Integer copies per panel of ``distribution`` (summing to m) whose uniform lottery
     keeps every person's selection probability close to the distribution's."""
     if m < 1:
@@ -243,7 +247,7 @@ class Lottery:
     def size(self) -> int:
         return len(self.panels)
 
-    def probabilities(self, ids: Sequence[str]) -> np.ndarray:
+    def probabilities(self, ids: Sequence[str]) -> NDArray[np.float64]:
         pos = {pid: i for i, pid in enumerate(ids)}
         out = np.zeros(len(ids))
         for panel in self.panels:
@@ -252,7 +256,7 @@ class Lottery:
         return out / self.size
 
 
-def canonical_bytes(obj: dict) -> bytes:
+def canonical_bytes(obj: dict[str, Any]) -> bytes:
     return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             + "\n").encode("utf-8")
 
@@ -275,24 +279,26 @@ def pool_sha256(instance: Instance) -> str:
     return sha256_hex(canonical_bytes(obj))
 
 
-def build_lottery(instance: Instance, distribution: Distribution, counts: np.ndarray) -> Lottery:
+def build_lottery(instance: Instance, distribution: Distribution,
+                  counts: NDArray[np.int64]) -> Lottery:
     ids = [p.id for p in instance.people]
     listed: list[tuple[str, ...]] = []
-    for panel, c in zip(distribution.panels, counts):
+    for panel, c in zip(distribution.panels, counts, strict=False):
         members = tuple(sorted(ids[i] for i in panel))
         listed.extend([members] * int(c))
     # Sorted so the list depends only on its content, not on solver order.
     listed.sort()
+    pool_hash = pool_sha256(instance)
     obj = {
         "format": LOTTERY_FORMAT,
         "algorithm": distribution.algorithm,
         "seats": instance.seats,
         "size": len(listed),
-        "pool_sha256": pool_sha256(instance),
+        "pool_sha256": pool_hash,
         "panels": [list(p) for p in listed],
     }
     data = canonical_bytes(obj)
-    return Lottery(tuple(listed), instance.seats, distribution.algorithm, obj["pool_sha256"],
+    return Lottery(tuple(listed), instance.seats, distribution.algorithm, pool_hash,
                    data, sha256_hex(data))
 
 
@@ -301,8 +307,8 @@ class RoundedLottery:
     lottery: Lottery
     # Per person (instance order): chance in the published lottery and its deviation from
     # the computed distribution.
-    lottery_probabilities: np.ndarray
-    deviations: np.ndarray
+    lottery_probabilities: NDArray[np.float64]
+    deviations: NDArray[np.float64]
 
     @property
     def max_deviation(self) -> float:
@@ -331,7 +337,7 @@ def parse_lottery(data: bytes) -> Lottery:
     panels = obj.get("panels")
     if not isinstance(panels, list) or not panels:
         raise LotteryError("lottery.panels", "must be a non-empty list")
-    seats = obj.get("seats")
+    seats: Any = obj.get("seats")  # checked against every panel below
     for j, panel in enumerate(panels):
         if not isinstance(panel, list) or not all(isinstance(i, str) for i in panel):
             raise LotteryError(f"lottery.panels[{j}]", "must be a list of ids")
@@ -342,7 +348,8 @@ def parse_lottery(data: bytes) -> Lottery:
     if panels != sorted(panels):
         raise LotteryError("lottery.panels", "must be sorted")
     if obj.get("size") != len(panels):
-        raise LotteryError("lottery.size", f"says {obj.get('size')} but {len(panels)} panels are listed")
+        raise LotteryError("lottery.size",
+                           f"says {obj.get('size')} but {len(panels)} panels are listed")
     if canonical_bytes(obj) != data:
         raise LotteryError("lottery", "is not in canonical form (sorted keys, no spaces, one "
                                       "trailing newline); it was changed after publication")

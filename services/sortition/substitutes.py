@@ -26,15 +26,16 @@ open seats, which then goes through the same published lottery and draw.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from services.sortition.engine import Instance, InstanceError
 
 
-def _quota_matrix(instance: Instance) -> np.ndarray:
+def _quota_matrix(instance: Instance) -> NDArray[np.int64]:
     """(people x quotas) 0/1: person i counts towards quota q."""
     index = {(q.feature, q.value): qi for qi, q in enumerate(instance.quotas)}
     A = np.zeros((len(instance.people), len(instance.quotas)), dtype=np.int64)
@@ -46,13 +47,14 @@ def _quota_matrix(instance: Instance) -> np.ndarray:
     return A
 
 
-def panel_problems(instance: Instance, panel: Sequence[int]) -> list[str]:
+def panel_problems(instance: Instance, panel: Collection[int]) -> list[str]:
     """What is wrong with ``panel`` (person indices) as a panel of ``instance``."""
     out = []
     members = sorted(set(int(i) for i in panel))
     if len(members) != instance.seats:
         out.append(f"{len(members)} members for {instance.seats} seats")
-    counts = _quota_matrix(instance)[members].sum(axis=0) if members else np.zeros(len(instance.quotas))
+    counts = (_quota_matrix(instance)[members].sum(axis=0) if members
+              else np.zeros(len(instance.quotas)))
     for qi, q in enumerate(instance.quotas):
         if not q.min <= counts[qi] <= q.max:
             out.append(f"{q.feature}={q.value}: {int(counts[qi])} not in {q.min}..{q.max}")
@@ -67,8 +69,8 @@ def panel_problems(instance: Instance, panel: Sequence[int]) -> list[str]:
     return out
 
 
-def suitability(instance: Instance, panel: Sequence[int], A: np.ndarray | None = None
-                ) -> tuple[list[int], np.ndarray, np.ndarray]:
+def suitability(instance: Instance, panel: Sequence[int], A: NDArray[np.int64] | None = None
+                ) -> tuple[list[int], NDArray[np.intp], NDArray[np.bool_]]:
     """(members, candidates, S) with S[a, b] True when candidates[b] can replace members[a]
     without breaking a quota or the household rule."""
     A = _quota_matrix(instance) if A is None else A
@@ -91,7 +93,7 @@ def suitability(instance: Instance, panel: Sequence[int], A: np.ndarray | None =
             if h:
                 panel_hh.setdefault(h, []).append(a)
         for b, c in enumerate(candidates):
-            mates = panel_hh.get(instance.people[c].household or "", [])
+            mates = panel_hh.get(instance.people[int(c)].household or "", [])
             if len(mates) > 1:
                 S[:, b] = False
             elif len(mates) == 1:

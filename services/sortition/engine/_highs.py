@@ -1,14 +1,18 @@
 """Thin helpers around highspy: quiet solvers and models built from row-wise sparse data."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import highspy
 import numpy as np
+from numpy.typing import NDArray
 
 INF = highspy.kHighsInf
 
 
 def quiet_highs() -> highspy.Highs:
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy leaves __init__ untyped
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
     return h
@@ -16,19 +20,20 @@ def quiet_highs() -> highspy.Highs:
 
 def pass_model(
     h: highspy.Highs,
-    cost: np.ndarray,
-    col_lower: np.ndarray,
-    col_upper: np.ndarray,
-    row_lower: np.ndarray,
-    row_upper: np.ndarray,
-    starts: np.ndarray,
-    indices: np.ndarray,
-    values: np.ndarray,
+    cost: NDArray[Any],
+    col_lower: NDArray[Any],
+    col_upper: NDArray[Any],
+    row_lower: NDArray[Any],
+    row_upper: NDArray[Any],
+    starts: NDArray[Any],
+    indices: NDArray[Any],
+    values: NDArray[Any],
     *,
-    integer: np.ndarray | None = None,
+    integer: NDArray[np.bool_] | None = None,
     maximize: bool = False,
 ) -> None:
-    """Load a model given as a row-wise (CSR) constraint matrix."""
+    """Load a model given as a row-wise (CSR) constraint matrix (any numeric dtypes: they are
+    converted to what HiGHS takes)."""
     lp = highspy.HighsLp()
     lp.num_col_ = int(len(cost))
     lp.num_row_ = int(len(row_lower))
@@ -52,7 +57,8 @@ def pass_model(
     h.passModel(lp)
 
 
-def rows_to_csr(rows: list[tuple[np.ndarray, np.ndarray]]):
+def rows_to_csr(rows: Sequence[tuple[NDArray[Any], NDArray[Any]]],
+                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """[(indices, values), ...] -> (starts, indices, values)."""
     starts = np.zeros(len(rows) + 1, dtype=np.int64)
     for r, (idx, _) in enumerate(rows):

@@ -23,10 +23,13 @@ from pathlib import Path
 
 from .model import Instance, InstanceError, Person, Quota
 
+# Where a CSV file is (or goes).
+FilePath = str | os.PathLike[str]
+
 CONVENTIONS = ("feature,value", "category,name", "category,feature")
 
 
-def _err(path, line: int | None, column: str | None, reason: str) -> InstanceError:
+def _err(path: FilePath, line: int | None, column: str | None, reason: str) -> InstanceError:
     where = str(path)
     if line is not None:
         where += f" line {line}"
@@ -35,7 +38,7 @@ def _err(path, line: int | None, column: str | None, reason: str) -> InstanceErr
     return InstanceError(where, reason)
 
 
-def _read(path) -> tuple[list[str], list[list[str]]]:
+def _read(path: FilePath) -> tuple[list[str], list[list[str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
@@ -46,7 +49,8 @@ def _read(path) -> tuple[list[str], list[list[str]]]:
     except csv.Error as e:
         raise _err(path, None, None, f"not a CSV file ({e})") from None
     # skip blank lines but keep line numbers
-    numbered = [(i + 1, [c.strip() for c in r]) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    numbered = [(i + 1, [c.strip() for c in r]) for i, r in enumerate(rows)
+                if any(c.strip() for c in r)]
     if not numbered:
         raise _err(path, None, None, "empty file")
     header_line, header = numbered[0]
@@ -60,9 +64,14 @@ def _read(path) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def _int(path, line, column, text, *, optional=False):
-    if text == "" and optional:
+def _optional_int(path: FilePath, line: int, column: str, text: str) -> int | None:
+    """A whole number >= 0, or None for an empty cell."""
+    if text == "":
         return None
+    return _int(path, line, column, text)
+
+
+def _int(path: FilePath, line: int, column: str, text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -78,7 +87,7 @@ def _int(path, line, column, text, *, optional=False):
     return v
 
 
-def load_quotas(path) -> tuple[list[Quota], str]:
+def load_quotas(path: FilePath) -> tuple[list[Quota], str]:
     """Read a quota file; return the quotas and the convention it used."""
     header, body = _read(path)
     lower = [h.lower() for h in header]
@@ -111,14 +120,17 @@ def load_quotas(path) -> tuple[list[Quota], str]:
         hi = _int(path, line, header[col["max"]], cells[col["max"]])
         if lo > hi:
             raise _err(path, line, header[col["min"]], f"min {lo} exceeds max {hi}")
-        mnf = _int(path, line, "min_flex", cells[col["min_flex"]], optional=True) if "min_flex" in col else None
-        mxf = _int(path, line, "max_flex", cells[col["max_flex"]], optional=True) if "max_flex" in col else None
+        mnf = (_optional_int(path, line, "min_flex", cells[col["min_flex"]])
+               if "min_flex" in col else None)
+        mxf = (_optional_int(path, line, "max_flex", cells[col["max_flex"]])
+               if "max_flex" in col else None)
         if mnf is not None and mnf > lo:
             raise _err(path, line, "min_flex", f"min_flex {mnf} exceeds min {lo}")
         if mxf is not None and mxf < hi:
             raise _err(path, line, "max_flex", f"max_flex {mxf} is below max {hi}")
         if (feature, value) in seen:
-            raise _err(path, line, header[col[vcol]], f"{feature}={value} already given on line {seen[(feature, value)]}")
+            raise _err(path, line, header[col[vcol]],
+                       f"{feature}={value} already given on line {seen[(feature, value)]}")
         seen[(feature, value)] = line
         quotas.append(Quota(feature, value, lo, hi, mnf, mxf))
     if not quotas:
@@ -134,10 +146,12 @@ def _match_column(header: list[str], name: str) -> int | None:
     return norm.index(key) if key in norm else None
 
 
-def _detect_id_column(header: list[str], body, feature_cols: set[int]) -> int | None:
+def _detect_id_column(header: list[str], body: list[list[str]],
+                      feature_cols: set[int]) -> int | None:
     lower = [h.lower() for h in header]
     candidates = [i for i, h in enumerate(lower) if h == "id"]
-    candidates += [i for i, h in enumerate(lower) if (h.endswith("_id") or "identifier" in h) and i not in candidates]
+    candidates += [i for i, h in enumerate(lower)
+                   if (h.endswith("_id") or "identifier" in h) and i not in candidates]
     candidates = [i for i in candidates if i not in feature_cols]
     if candidates:
         return candidates[0]
@@ -150,7 +164,7 @@ def _detect_id_column(header: list[str], body, feature_cols: set[int]) -> int | 
     return None
 
 
-def load_people(path, categories: Sequence[str], *, id_column: str | None = None,
+def load_people(path: FilePath, categories: Sequence[str], *, id_column: str | None = None,
                 household_columns: Sequence[str] | None = None,
                 allowed_values: dict[str, set[str]] | None = None) -> list[Person]:
     """Read a respondents file. ``allowed_values`` (category -> quota values), when given,
@@ -160,7 +174,8 @@ def load_people(path, categories: Sequence[str], *, id_column: str | None = None
     for cat in categories:
         i = _match_column(header, cat)
         if i is None:
-            raise _err(path, 1, cat, f"no column for quota category {cat!r} (columns: {', '.join(header)})")
+            raise _err(path, 1, cat, f"no column for quota category {cat!r} "
+                                     f"(columns: {', '.join(header)})")
         feature_idx[cat] = i
     if id_column is not None:
         id_idx = _match_column(header, id_column)
@@ -180,8 +195,8 @@ def load_people(path, categories: Sequence[str], *, id_column: str | None = None
         line = int(r[0])
         cells = r[1:]
         pid = cells[id_idx] if id_idx is not None else str(row_no)
-        if not pid:
-            raise _err(path, line, header[id_idx], "empty id")
+        if not pid:  # (only read from the id column: a row number is never empty)
+            raise _err(path, line, header[id_idx] if id_idx is not None else None, "empty id")
         if pid in seen:
             raise _err(path, line, header[id_idx] if id_idx is not None else None,
                        f"duplicate id {pid!r} (first on line {seen[pid]})")
@@ -205,7 +220,7 @@ def load_people(path, categories: Sequence[str], *, id_column: str | None = None
     return people
 
 
-def load_instance(categories_path, respondents_path, seats: int, *,
+def load_instance(categories_path: FilePath, respondents_path: FilePath, seats: int, *,
                   household_columns: Sequence[str] | None = None, id_column: str | None = None,
                   already_selected: Sequence[str] = (), strict_values: bool = True) -> Instance:
     """Load a quota file and a respondents file into an Instance. With ``household_columns``
@@ -234,8 +249,8 @@ def load_instance(categories_path, respondents_path, seats: int, *,
 
 # ---- writers ------------------------------------------------------------------------------
 
-def _atomic_write(path, header: list[str], rows: Iterable[Sequence]) -> None:
-    path = Path(path)
+def _atomic_write(to: FilePath, header: list[str], rows: Iterable[Sequence[object]]) -> None:
+    path = Path(to)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -251,12 +266,13 @@ def _atomic_write(path, header: list[str], rows: Iterable[Sequence]) -> None:
         raise
 
 
-def write_quotas(path, quotas: Sequence[Quota], convention: str = "feature,value", *,
+def write_quotas(path: FilePath, quotas: Sequence[Quota], convention: str = "feature,value", *,
                  flex: bool | None = None) -> None:
     """Write quotas in one of CONVENTIONS; flex columns (only in the feature,value convention)
     are written when any quota has them, or when ``flex`` is True."""
     if convention not in CONVENTIONS:
-        raise InstanceError("convention", f"unknown convention {convention!r}; choose one of {CONVENTIONS}")
+        raise InstanceError("convention",
+                            f"unknown convention {convention!r}; choose one of {CONVENTIONS}")
     header = convention.split(",") + ["min", "max"]
     if flex is None:
         flex = any(q.min_flex is not None or q.max_flex is not None for q in quotas)
@@ -266,23 +282,26 @@ def write_quotas(path, quotas: Sequence[Quota], convention: str = "feature,value
         header += ["min_flex", "max_flex"]
     rows = []
     for q in quotas:
-        r = [q.feature, q.value, q.min, q.max]
+        r: list[str | int] = [q.feature, q.value, q.min, q.max]
         if flex:
-            r += ["" if q.min_flex is None else q.min_flex, "" if q.max_flex is None else q.max_flex]
+            r += ["" if q.min_flex is None else q.min_flex,
+                  "" if q.max_flex is None else q.max_flex]
         rows.append(r)
     _atomic_write(path, header, rows)
 
 
-def write_people(path, people: Sequence[Person], *, id_column: str = "id",
-                 categories: Sequence[str] | None = None, household_column: str | None = None) -> None:
+def write_people(path: FilePath, people: Sequence[Person], *, id_column: str = "id",
+                 categories: Sequence[str] | None = None,
+                 household_column: str | None = None) -> None:
     """Write respondents: id, one column per category (default: all features seen, in order
     of first appearance) and optionally the household key."""
     if categories is None:
-        categories = []
+        seen: list[str] = []
         for p in people:
             for c in p.features:
-                if c not in categories:
-                    categories.append(c)
+                if c not in seen:
+                    seen.append(c)
+        categories = seen
     header = [id_column] + list(categories) + ([household_column] if household_column else [])
     rows = []
     for p in people:
@@ -293,14 +312,16 @@ def write_people(path, people: Sequence[Person], *, id_column: str = "id",
     _atomic_write(path, header, rows)
 
 
-def write_selected(path, instance: Instance, panel: Sequence[int], *, id_column: str = "id") -> None:
+def write_selected(path: FilePath, instance: Instance, panel: Sequence[int], *,
+                   id_column: str = "id") -> None:
     """The people on ``panel`` (person indices), in the respondents convention."""
     chosen = sorted(set(int(i) for i in panel))
     write_people(path, [instance.people[i] for i in chosen], id_column=id_column,
                  categories=_categories(instance))
 
 
-def write_remaining(path, instance: Instance, panel: Sequence[int], *, id_column: str = "id") -> None:
+def write_remaining(path: FilePath, instance: Instance, panel: Sequence[int], *,
+                    id_column: str = "id") -> None:
     """Everyone not on ``panel`` (the reserve list), in the respondents convention."""
     chosen = set(int(i) for i in panel)
     write_people(path, [p for i, p in enumerate(instance.people) if i not in chosen],

@@ -2,28 +2,39 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
 
 import highspy
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .expand import expand
 
 # imported with the engine, not inside the first solve: it brings scipy's linear algebra
 from .leximin import ColumnGeneration
-from .model import Certificate, Distribution, FairnessStats, Instance, InstanceError
+from .model import (
+    Certificate,
+    Distribution,
+    FairnessStats,
+    Instance,
+    InstanceError,
+    Panel,
+    Progress,
+    ShouldStop,
+)
 from .problem import Problem, compile_instance, quota_feature_value
 
 ALGORITHMS = ("leximin", "maximin", "nash", "legacy")
 
 
-def fairness_stats(p: np.ndarray, k: int) -> FairnessStats:
-    p = np.asarray(p, dtype=float)
-    n = len(p)
+def fairness_stats(p: ArrayLike, k: int) -> FairnessStats:
+    values = np.asarray(p, dtype=float)
+    n = len(values)
     if n == 0:
         return FairnessStats(0.0, 0.0, 0.0, 0.0)
-    s = np.sort(p)
+    s = np.sort(values)
     mean = s.mean()
     if mean > 0:
         idx = np.arange(1, n + 1)
@@ -35,28 +46,31 @@ def fairness_stats(p: np.ndarray, k: int) -> FairnessStats:
     return FairnessStats(float(s[0]), max(gini, 0.0), geo, below)
 
 
-def free_people(problem: Problem) -> np.ndarray:
+def free_people(problem: Problem) -> NDArray[np.intp]:
     mask = np.ones(len(problem.instance.people), dtype=bool)
     mask[problem.seated] = False
     mask[problem.excluded] = False
     return np.flatnonzero(mask)
 
 
-def _person_probabilities(n_people: int, panels, weights) -> np.ndarray:
+def _person_probabilities(n_people: int, panels: Sequence[Panel],
+                          weights: NDArray[np.float64]) -> NDArray[np.float64]:
     prob = np.zeros(n_people)
-    for panel, w in zip(panels, weights):
+    # not strict: verify_distribution reports weights and panels of different lengths
+    for panel, w in zip(panels, weights, strict=False):
         prob[list(panel)] += w
     return prob
 
 
-def build_distribution(problem: Problem, algorithm: str, panels, weights, *, certificate=None,
-                       info=None) -> Distribution:
+def build_distribution(problem: Problem, algorithm: str, panels: Sequence[Panel],
+                       weights: ArrayLike, *, certificate: Certificate | None = None,
+                       info: dict[str, Any] | None = None) -> Distribution:
     n = len(problem.instance.people)
-    weights = np.asarray(weights, dtype=float)
-    prob = _person_probabilities(n, panels, weights)
+    w = np.asarray(weights, dtype=float)
+    prob = _person_probabilities(n, panels, w)
     free = free_people(problem)
     stats = fairness_stats(prob[free], problem.k)
-    return Distribution(algorithm=algorithm, panels=list(panels), weights=weights,
+    return Distribution(algorithm=algorithm, panels=list(panels), weights=w,
                         probabilities=prob, stats=stats, certificate=certificate,
                         info=dict(info or {}))
 
@@ -66,8 +80,8 @@ def compute_distribution(
     algorithm: str = "leximin",
     *,
     tolerance: float = 1e-6,
-    progress: Callable[[str, int, float], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
     seed: int | None = None,
 ) -> Distribution:
     """A lottery over feasible panels for ``instance``.
@@ -82,7 +96,8 @@ def compute_distribution(
     from .validation import validate_instance
 
     if algorithm not in ALGORITHMS:
-        raise InstanceError("algorithm", f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+        raise InstanceError("algorithm",
+                            f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
     if not tolerance > 0:
         raise InstanceError("tolerance", "must be positive")
     t0 = time.perf_counter()
@@ -94,14 +109,15 @@ def compute_distribution(
     if problem.k == 0 or problem.n_types == 0:
         panel = tuple(int(i) for i in problem.seated)
         return build_distribution(problem, algorithm, [panel], [1.0],
-                                  info={"seconds": time.perf_counter() - t0, "tolerance": tolerance})
+                                  info={"seconds": time.perf_counter() - t0,
+                                        "tolerance": tolerance})
     if algorithm in ("leximin", "maximin"):
         cg = ColumnGeneration(problem, tolerance=tolerance, progress=progress,
                               should_stop=should_stop, seed=seed, phase=algorithm)
         sol = cg.run(max_rounds=1 if algorithm == "maximin" else None)
         panels, weights = expand(sol.columns, sol.weights, problem.type_members, problem.seated)
         cert = None
-        if sol.cert_weights is not None:
+        if sol.cert_weights is not None and sol.cert_bound is not None:
             y = np.zeros(len(instance.people))
             for t, members in enumerate(problem.type_members):
                 y[members] = sol.cert_weights[t] / len(members)
@@ -130,18 +146,20 @@ def compute_distribution(
 
 # ---- independent checks --------------------------------------------------------------------
 
-def _person_ip(instance: Instance, weights: np.ndarray):
+def _person_ip(instance: Instance, weights: NDArray[np.float64]) -> float | None:
     """max weights @ x over feasible panels of people (binary per person), built straight
     from the instance without the type aggregation the solvers use."""
     people = instance.people
     n = len(people)
     categories, index = quota_feature_value(instance)
-    rows = [(np.arange(n), np.ones(n))]
-    rlo, rhi = [instance.seats], [instance.seats]
-    members = {qi: [] for qi in range(len(instance.quotas))}
+    rows: list[tuple[NDArray[Any], NDArray[np.float64]]] = [(np.arange(n), np.ones(n))]
+    rlo: list[float] = [instance.seats]
+    rhi: list[float] = [instance.seats]
+    members: dict[int, list[int]] = {qi: [] for qi in range(len(instance.quotas))}
     for i, p in enumerate(people):
         for cat in categories:
-            qi = index.get((cat, p.features.get(cat)))
+            value = p.features.get(cat)
+            qi = None if value is None else index.get((cat, value))
             if qi is not None:
                 members[qi].append(i)
     for qi, q in enumerate(instance.quotas):
@@ -163,12 +181,13 @@ def _person_ip(instance: Instance, weights: np.ndarray):
     id_pos = {p.id: i for i, p in enumerate(people)}
     for sid in instance.already_selected:
         lower[id_pos[sid]] = 1
-    s, i, v = rows_to_csr(rows)
+    starts, indices, values = rows_to_csr(rows)
     h = quiet_highs()
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-10)
     pass_model(h, np.asarray(weights, float), lower, np.ones(n), np.array(rlo, float),
-               np.array(rhi, float), s, i, v, integer=np.ones(n, dtype=bool), maximize=True)
+               np.array(rhi, float), starts, indices, values, integer=np.ones(n, dtype=bool),
+               maximize=True)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -176,7 +195,8 @@ def _person_ip(instance: Instance, weights: np.ndarray):
     return max(float(info.mip_dual_bound), float(info.objective_function_value))
 
 
-def check_certificate(instance: Instance, distribution: Distribution, tol: float | None = None) -> bool:
+def check_certificate(instance: Instance, distribution: Distribution,
+                      tol: float | None = None) -> bool:
     """Re-verify the certificate: y is a probability vector, no feasible panel has y-sum
     above the bound (one exact IP over people), and the distribution's minimum probability
     among the people competing for seats reaches the bound."""
@@ -195,7 +215,8 @@ def check_certificate(instance: Instance, distribution: Distribution, tol: float
     return bool(distribution.probabilities[free].min() >= cert.bound - tol)
 
 
-def verify_distribution(instance: Instance, distribution: Distribution, tol: float = 1e-6) -> list[str]:
+def verify_distribution(instance: Instance, distribution: Distribution,
+                        tol: float = 1e-6) -> list[str]:
     """Every panel in the support is a feasible panel (seat count, quotas, one per household,
     includes the already-selected people), the weights are a probability vector and the
     probabilities match the weights. Returns the problems found (empty when all is well)."""
@@ -203,7 +224,9 @@ def verify_distribution(instance: Instance, distribution: Distribution, tol: flo
     people = instance.people
     n = len(people)
     categories, index = quota_feature_value(instance)
-    pq = [[index[(c, p.features.get(c))] for c in categories if (c, p.features.get(c)) in index]
+    # a person without a value in a category (or with an unquoted one) counts for no quota there
+    pq = [[index[(c, p.features[c])] for c in categories
+           if c in p.features and (c, p.features[c]) in index]
           for p in people]
     id_pos = {p.id: i for i, p in enumerate(people)}
     seated = {id_pos[s] for s in instance.already_selected if s in id_pos}

@@ -12,12 +12,22 @@ concrete panels; every member of a type gets exactly the same probability.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
+
+from .model import Panel
 
 _EPS = 1e-13
 
 
-def _mcnaughton(c: np.ndarray, starts: np.ndarray, w: np.ndarray, n_t: int):
+# (start, end, member) of every stretch a type's members sit, on the lottery's time line.
+Stretches = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
+
+
+def _mcnaughton(c: NDArray[Any], starts: NDArray[np.float64], w: NDArray[np.float64],
+                n_t: int) -> Stretches | None:
     total = float(w @ c)
     if total <= 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -44,8 +54,11 @@ def _mcnaughton(c: np.ndarray, starts: np.ndarray, w: np.ndarray, n_t: int):
     return t0, t1, member
 
 
-def _rotation(c: np.ndarray, starts: np.ndarray, w: np.ndarray, n_t: int):
-    t0s, t1s, ms = [], [], []
+def _rotation(c: NDArray[Any], starts: NDArray[np.float64], w: NDArray[np.float64],
+              n_t: int) -> Stretches:
+    t0s: list[NDArray[np.float64]] = []
+    t1s: list[NDArray[np.float64]] = []
+    ms: list[NDArray[np.int64]] = []
     m = np.arange(n_t)
     for j in np.flatnonzero(c):
         frac = c[j] / n_t
@@ -65,13 +78,16 @@ def _rotation(c: np.ndarray, starts: np.ndarray, w: np.ndarray, n_t: int):
     return np.concatenate(t0s), np.concatenate(t1s), np.concatenate(ms)
 
 
-def expand(columns: np.ndarray, weights: np.ndarray, type_members: list[np.ndarray],
-           seated: np.ndarray):
+def expand(columns: NDArray[Any], weights: NDArray[np.float64],
+           type_members: list[NDArray[np.int64]], seated: NDArray[np.int64],
+           ) -> tuple[list[Panel], NDArray[np.float64]]:
     """Return (panels, weights) over people; panels are sorted tuples of person indices."""
     J, T = columns.shape
     w = np.asarray(weights, dtype=np.float64)
     starts = np.concatenate([[0.0], np.cumsum(w)[:-1]])
-    all_t0, all_t1, all_person = [], [], []
+    all_t0: list[NDArray[np.float64]] = []
+    all_t1: list[NDArray[np.float64]] = []
+    all_person: list[NDArray[np.int64]] = []
     for t in range(T):
         c = columns[:, t]
         if not c.any():
@@ -108,10 +124,10 @@ def expand(columns: np.ndarray, weights: np.ndarray, type_members: list[np.ndarr
     merged: dict[tuple[int, ...], float] = {}
     lengths_e = b - a
     for e in range(len(mids)):
-        members = p_idx[bounds[e]:bounds[e + 1]].tolist()
+        on_panel: list[int] = p_idx[bounds[e]:bounds[e + 1]].tolist()
         if seated_t:
-            members = sorted(members + list(seated_t))
-        key = tuple(members)
+            on_panel = sorted(on_panel + list(seated_t))
+        key = tuple(on_panel)
         merged[key] = merged.get(key, 0.0) + float(lengths_e[e])
     panels = list(merged.keys())
     pw = np.array([merged[k] for k in panels])

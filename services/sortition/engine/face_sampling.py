@@ -16,13 +16,17 @@ random among equals so that repair does not tilt the cloud.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .problem import Problem
 
 
 class FaceSampler:
-    def __init__(self, face: Problem, floor: np.ndarray, xbar: np.ndarray, rng: np.random.Generator):
+    def __init__(self, face: Problem, floor: NDArray[np.integer[Any]],
+                 xbar: NDArray[np.float64], rng: np.random.Generator) -> None:
         self.p = face
         self.floor = np.asarray(floor, dtype=np.int64)
         self.sizes = face.sizes.astype(np.int64)
@@ -36,13 +40,13 @@ class FaceSampler:
         self.repairs = 0
         self.rejected = 0
 
-    def _order(self) -> np.ndarray:
+    def _order(self) -> NDArray[np.intp]:
         C = self.p.V.shape[1]
         cats = self.rng.permutation(C)
         keys = [self.rng.random(len(self.xbar))] + [self.p.V[:, c] for c in cats]
         return np.lexsort(keys)  # the last key sorts first
 
-    def batch(self, m: int) -> list[np.ndarray]:
+    def batch(self, m: int) -> list[NDArray[np.int64]]:
         """m face panels sharing one random order, at offsets (u + j) / m."""
         order = self._order()
         cum = np.cumsum(self.xbar[order])
@@ -53,13 +57,12 @@ class FaceSampler:
         pos = np.minimum(np.searchsorted(cum, pts, side="right"), T - 1)
         out = []
         for j in range(m):
-            x = np.bincount(order[pos[j]], minlength=T).astype(np.int64)
-            x = self._repair(x)
+            x = self._repair(np.bincount(order[pos[j]], minlength=T).astype(np.int64))
             if x is not None:
                 out.append(x)
         return out
 
-    def _fix_count(self, x: np.ndarray) -> np.ndarray:
+    def _fix_count(self, x: NDArray[np.int64]) -> NDArray[np.int64]:
         """Keep every type within [floor, size] and the seat count at k (round-off at the
         ends of the sampling line can break either)."""
         x = np.clip(x, self.floor, self.sizes)
@@ -77,10 +80,11 @@ class FaceSampler:
             diff += 1
         return x
 
-    def _violation(self, c):
-        return np.maximum(c - self.hi, 0) + np.maximum(self.lo - c, 0)
+    def _violation(self, c: NDArray[np.float32]) -> NDArray[np.float32]:
+        violation: NDArray[np.float32] = np.maximum(c - self.hi, 0) + np.maximum(self.lo - c, 0)
+        return violation
 
-    def _repair(self, x: np.ndarray, max_steps: int = 200):
+    def _repair(self, x: NDArray[np.int64], max_steps: int = 200) -> NDArray[np.int64] | None:
         """Swaps (one member out, one in) that reduce the total quota violation most, chosen
         at random among the best; None if it gets stuck (the caller draws another)."""
         x = self._fix_count(x)
@@ -101,7 +105,8 @@ class FaceSampler:
             deficit = qc < self.lo
             out_useful = (AT[out] @ excess.astype(np.float32)) > 0
             inn_useful = (AT[inn] @ deficit.astype(np.float32)) > 0
-            best = None
+            best: tuple[float, list[tuple[NDArray[np.intp], NDArray[np.intp],
+                                          NDArray[np.float32]]]] | None = None
             for o, i in ((out[out_useful], inn), (out, inn[inn_useful])):
                 if len(o) == 0 or len(i) == 0:
                     continue
@@ -118,12 +123,12 @@ class FaceSampler:
             if best is None or best[0] >= -1e-6:
                 self.rejected += 1
                 return None
-            moves = []
+            moves: list[tuple[np.intp, np.intp]] = []
             for o, i, delta in best[1]:
                 ai, bi = np.nonzero(delta <= best[0] + 1e-6)
-                moves.extend(zip(o[ai], i[bi]))
-            a, b = moves[self.rng.integers(len(moves))]
-            x[a] -= 1
-            x[b] += 1
+                moves.extend(zip(o[ai], i[bi], strict=True))
+            leaving, joining = moves[self.rng.integers(len(moves))]
+            x[leaving] -= 1
+            x[joining] += 1
         self.rejected += 1
         return None

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
+from numpy.typing import NDArray
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .model import Instance
@@ -50,7 +52,8 @@ class FeasibilityReport:
             return "feasible"
         parts = list(self.trivial)
         if self.conflicting:
-            parts.append("conflicting quotas: " + ", ".join(f"{f}={v}" for f, v in self.conflicting))
+            parts.append("conflicting quotas: "
+                         + ", ".join(f"{f}={v}" for f, v in self.conflicting))
         if self.relaxation:
             parts.append("minimal relaxation: " + "; ".join(
                 f"{c.feature}={c.value} min {c.old_min}->{c.new_min} max {c.old_max}->{c.new_max}"
@@ -82,7 +85,8 @@ def _trivial_problems(problem: Problem) -> list[str]:
     if pool < k:
         out.append(f"only {pool} people can be selected for {k} open seats")
     avail = problem.A.astype(np.int64) @ free_sizes
-    raw_lo = np.array([q.min for q in inst.quotas]) - (np.array([q.min for q in inst.quotas]) - problem.lo)
+    raw_lo = (np.array([q.min for q in inst.quotas])
+              - (np.array([q.min for q in inst.quotas]) - problem.lo))
     for qi, q in enumerate(inst.quotas):
         if problem.hi[qi] < 0:
             out.append(f"{q.feature}={q.value}: already-seated people exceed max {q.max}")
@@ -100,13 +104,13 @@ def _trivial_problems(problem: Problem) -> list[str]:
             cap = np.minimum(np.maximum(problem.hi[qidx], 0), avail[qidx]).sum()
             if cap < k:
                 hi_sum = int(np.maximum(problem.hi[qidx], 0).sum()) + _seated_in(problem, qidx)
-                out.append(f"{cat}: at most {int(cap) + _seated_in(problem, qidx)} seats can be filled "
-                           f"(maxes add up to {hi_sum}) for {inst.seats} seats")
+                out.append(f"{cat}: at most {int(cap) + _seated_in(problem, qidx)} seats can be "
+                           f"filled (maxes add up to {hi_sum}) for {inst.seats} seats")
     del raw_lo
     return out
 
 
-def _seated_in(problem: Problem, qidx) -> int:
+def _seated_in(problem: Problem, qidx: list[int]) -> int:
     inst = problem.instance
     return int(sum(inst.quotas[qi].max - problem.hi[qi] for qi in qidx))
 
@@ -114,13 +118,13 @@ def _seated_in(problem: Problem, qidx) -> int:
 class _QuotaIP:
     """The panel IP with switchable quota rows (for the deletion filter)."""
 
-    def __init__(self, problem: Problem, time_limit: float):
+    def __init__(self, problem: Problem, time_limit: float) -> None:
         self.p = problem
         self.h = problem.panel_ip()
         self.h.setOptionValue("time_limit", time_limit)
         self.Q = len(problem.lo)
 
-    def feasible(self, active: np.ndarray) -> bool | None:
+    def feasible(self, active: NDArray[np.bool_]) -> bool | None:
         for q in range(self.Q):
             lo = self.p.lo[q] if active[q] else 0.0
             hi = self.p.hi[q] if active[q] else INF
@@ -135,24 +139,28 @@ class _QuotaIP:
         return None  # unknown (time limit)
 
 
-def _relaxation(problem: Problem, time_limit: float):
+def _relaxation(problem: Problem, time_limit: float) -> list[QuotaChange] | None:
     inst = problem.instance
     T = problem.n_types
     Q = len(inst.quotas)
     seated_q = np.array([q.max for q in inst.quotas]) - problem.hi
     raw_lo = np.array([q.min for q in inst.quotas], dtype=float) - seated_q
-    dmin_ub = np.array([q.min - (q.min_flex if q.min_flex is not None else 0) for q in inst.quotas], float)
+    dmin_ub = np.array([q.min - (q.min_flex if q.min_flex is not None else 0)
+                        for q in inst.quotas], float)
     dmax_ub = np.array([max((q.max_flex if q.max_flex is not None else inst.seats) - q.max, 0)
                         for q in inst.quotas], float)
     # columns: x (T), dmin (Q), dmax (Q)
-    rows = [(np.arange(T), np.ones(T))]
-    rlo, rhi = [problem.k], [problem.k]
+    rows: list[tuple[NDArray[Any], NDArray[np.float64]]] = [(np.arange(T), np.ones(T))]
+    rlo: list[float] = [problem.k]
+    rhi: list[float] = [problem.k]
     for q in range(Q):
         idx = np.flatnonzero(problem.A[q])
-        rows.append((np.concatenate([idx, [T + q]]), np.concatenate([np.ones(len(idx)), [1.0]])))
+        rows.append((np.concatenate([idx, [T + q]]),
+                     np.concatenate([np.ones(len(idx)), [1.0]])))
         rlo.append(raw_lo[q])
         rhi.append(INF)
-        rows.append((np.concatenate([idx, [T + Q + q]]), np.concatenate([np.ones(len(idx)), [-1.0]])))
+        rows.append((np.concatenate([idx, [T + Q + q]]),
+                     np.concatenate([np.ones(len(idx)), [-1.0]])))
         rlo.append(-INF)
         rhi.append(problem.hi[q])
     for members in problem.households:
@@ -176,13 +184,14 @@ def _relaxation(problem: Problem, time_limit: float):
     changes = []
     for q, quota in enumerate(inst.quotas):
         if dmin[q] > 0 or dmax[q] > 0:
-            changes.append(QuotaChange(quota.feature, quota.value, quota.min, int(quota.min - dmin[q]),
+            changes.append(QuotaChange(quota.feature, quota.value,
+                                       quota.min, int(quota.min - dmin[q]),
                                        quota.max, int(quota.max + dmax[q])))
     return changes
 
 
-def check_feasibility(instance: Instance, *, problem: Problem | None = None, diagnose: bool = True,
-                      time_limit: float = 30.0) -> FeasibilityReport:
+def check_feasibility(instance: Instance, *, problem: Problem | None = None,
+                      diagnose: bool = True, time_limit: float = 30.0) -> FeasibilityReport:
     """Decide whether some panel meets every quota; diagnose when none does."""
     t0 = time.perf_counter()
     if problem is None:
@@ -201,8 +210,9 @@ def check_feasibility(instance: Instance, *, problem: Problem | None = None, dia
     feasible = None if trivial else ip.feasible(np.ones(Q, dtype=bool))
     if feasible:
         x = np.rint(np.asarray(ip.h.getSolution().col_value)).astype(np.int64)
-        panel = sorted(int(i) for t in np.flatnonzero(x) for i in problem.type_members[t][:x[t]])
-        panel = tuple(sorted(panel + [int(i) for i in problem.seated]))
+        chosen = sorted(int(i) for t in np.flatnonzero(x)
+                        for i in problem.type_members[t][:x[t]])
+        panel = tuple(sorted(chosen + [int(i) for i in problem.seated]))
         return FeasibilityReport(True, example_panel=panel, seconds=time.perf_counter() - t0)
     report = FeasibilityReport(False, trivial)
     if diagnose:
@@ -212,7 +222,8 @@ def check_feasibility(instance: Instance, *, problem: Problem | None = None, dia
     return report
 
 
-def _conflicts(problem: Problem, ip: _QuotaIP, relaxation) -> list[tuple[str, str]]:
+def _conflicts(problem: Problem, ip: _QuotaIP,
+               relaxation: list[QuotaChange] | None) -> list[tuple[str, str]]:
     inst = problem.instance
     Q = len(inst.quotas)
     active = np.ones(Q, dtype=bool)
@@ -228,4 +239,5 @@ def _conflicts(problem: Problem, ip: _QuotaIP, relaxation) -> list[tuple[str, st
         active[q] = False
         if ip.feasible(active) is not False:
             active[q] = True
-    return [(inst.quotas[q].feature, inst.quotas[q].value) for q in np.flatnonzero(active)]
+    return [(inst.quotas[int(q)].feature, inst.quotas[int(q)].value)
+            for q in np.flatnonzero(active)]

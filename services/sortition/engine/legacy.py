@@ -10,13 +10,19 @@ probabilities are estimates; with a ``seed`` everything is reproducible.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from .model import Panel, Progress, ShouldStop
 from .problem import Problem, SolveCancelled
 
 
-def legacy_panels(problem: Problem, *, seed=None, runs: int = 2000, max_attempts: int | None = None,
-                  progress=None, should_stop=None):
+def legacy_panels(problem: Problem, *, seed: int | None = None, runs: int = 2000,
+                  max_attempts: int | None = None, progress: Progress | None = None,
+                  should_stop: ShouldStop | None = None,
+                  ) -> tuple[list[Panel], NDArray[np.float64], dict[str, Any]]:
     rng = np.random.default_rng(seed)
     inst = problem.instance
     people = [int(i) for members in problem.type_members for i in members]
@@ -26,7 +32,8 @@ def legacy_panels(problem: Problem, *, seed=None, runs: int = 2000, max_attempts
     A = problem.A.astype(bool)
     cand = np.array(people, dtype=np.int64)
     M = A[:, ptype[cand]]  # (Q, N) quota membership per candidate
-    hh = np.array([hash(inst.people[i].household) if (inst.one_per_household and inst.people[i].household)
+    hh = np.array([hash(inst.people[i].household)
+                   if (inst.one_per_household and inst.people[i].household)
                    else -1 - j for j, i in enumerate(cand)], dtype=np.int64)
     lo, hi = problem.lo, problem.hi
     k = problem.k
@@ -56,11 +63,12 @@ def legacy_panels(problem: Problem, *, seed=None, runs: int = 2000, max_attempts
     return panels, weights, {"runs": done, "failed_runs": failures, "seed": seed}
 
 
-def _one_run(rng, M, hh, lo, hi, k):
+def _one_run(rng: np.random.Generator, M: NDArray[np.bool_], hh: NDArray[np.int64],
+             lo: NDArray[np.float64], hi: NDArray[np.float64], k: int) -> list[int] | None:
     Q, N = M.shape
     alive = np.ones(N, dtype=bool)
     sel = np.zeros(Q, dtype=np.int64)
-    panel = []
+    panel: list[int] = []
     for _ in range(k):
         avail = M[:, alive].sum(axis=1) if alive.any() else np.zeros(Q)
         need = lo - sel

@@ -47,31 +47,42 @@ clearly more than a master solve, and the IP as a cut-off decision problem.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
+from numpy.typing import NDArray
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .face_sampling import FaceSampler
 from .lottery_ipm import basic_lottery, solve_lottery_lp
-from .pricing import Pricer
+from .model import Progress, ShouldStop
+from .pricing import Counts, Pricer
 from .problem import Problem, SolveCancelled
+
+Vector = NDArray[np.float64]
+Indices = NDArray[np.intp]
+# How a round ends: (z, upper bound, dual y, mu, types to fix); only z when it stopped at a
+# target (the one-go phase towards the fractional leximin).
+RoundEnd = tuple[float, float | None, Vector | None, float | None, Indices | None]
 
 
 @dataclass
 class TypeSolution:
-    columns: np.ndarray  # (J, T) counts of the panels with positive weight
-    weights: np.ndarray  # (J,)
-    type_prob: np.ndarray  # (T,)
-    cert_weights: np.ndarray | None  # (T,) type weights of the first round's dual, sum 1
+    columns: NDArray[np.integer[Any]]  # (J, T) counts of the panels with positive weight
+    weights: Vector  # (J,)
+    type_prob: Vector  # (T,)
+    cert_weights: Vector | None  # (T,) type weights of the first round's dual, sum 1
     cert_bound: float | None
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 class ColumnGeneration:
-    def __init__(self, problem: Problem, *, tolerance=1e-6, progress=None, should_stop=None,
-                 seed=None, phase="leximin"):
+    def __init__(self, problem: Problem, *, tolerance: float = 1e-6,
+                 progress: Progress | None = None, should_stop: ShouldStop | None = None,
+                 seed: int | None = None, phase: str = "leximin") -> None:
         self.p = problem
         self.T = problem.n_types
         self.n = problem.sizes.astype(np.float64)
@@ -98,9 +109,9 @@ class ColumnGeneration:
         self.sampled_panels = 0
         self.sampling_lps = 0
         self.sampled_z = 0.0
-        self._final = None
+        self._final: tuple[NDArray[np.integer[Any]], Vector] | None = None
         self.frac_fallbacks = 0
-        self._target = None
+        self._target: float | None = None
         self.frac_rounds = 0  # rounds ended by reaching the fractional bound
         self.smoothing = 0.5  # weight of the previous search point in dual smoothing
         self.ip_time = 1.0  # running averages (s), start by trusting the heuristic
@@ -123,7 +134,7 @@ class ColumnGeneration:
         self._build_master()
 
     # ---- master LP -------------------------------------------------------------------------
-    def _build_master(self):
+    def _build_master(self) -> None:
         T = self.T
         h = quiet_highs()
         # column 0 is z; rows 0..T-1 are types, row T is sum lam = 1
@@ -141,7 +152,7 @@ class ColumnGeneration:
         h.setOptionValue("simplex_strategy", 4)
         self.master = h
 
-    def add_columns(self, xs) -> int:
+    def add_columns(self, xs: Iterable[NDArray[np.integer[Any]] | None]) -> int:
         new = []
         for x in xs:
             if x is None:
@@ -156,7 +167,9 @@ class ColumnGeneration:
             return 0
         while self.J + len(new) > len(self.cols):
             self.cols = np.concatenate([self.cols, np.zeros_like(self.cols)])
-        starts, indices, values = [], [], []
+        starts: list[int] = []
+        indices: list[NDArray[Any] | list[int]] = []
+        values: list[Vector | list[float]] = []
         nnz = 0
         for x in new:
             self.cols[self.J] = x
@@ -175,7 +188,7 @@ class ColumnGeneration:
                             np.concatenate(values).astype(np.float64))
         return m
 
-    def solve_master(self):
+    def solve_master(self) -> tuple[float, Vector, float, Vector, Vector]:
         h = self.master
         t_m = time.perf_counter()
         h.run()
@@ -186,7 +199,8 @@ class ColumnGeneration:
             h.clearSolver()
             h.run()
             st = h.getModelStatus()
-            if st == highspy.HighsModelStatus.kInfeasible and self.fixed.any() and self.fix_slack < self.tol:
+            if (st == highspy.HighsModelStatus.kInfeasible and self.fixed.any()
+                    and self.fix_slack < self.tol):
                 # The last solution met every fixed row to within the feasibility tolerance
                 # (1e-7), the very size of fix_slack: after another basis path (pruning) the
                 # final LP can come out infeasible by round-off. Give fixed rows the solve's
@@ -216,7 +230,7 @@ class ColumnGeneration:
             lam, values = lam[keep], values[keep]
         return z, y, mu, lam, values
 
-    def _prune(self, lam, values) -> np.ndarray:
+    def _prune(self, lam: Vector, values: Vector) -> NDArray[np.bool_]:
         """Drop nonbasic panels with the lowest reduced cost; returns the mask kept. Only
         nonbasic columns go, so the basis (and the solution) stays optimal."""
         J = self.J
@@ -241,7 +255,7 @@ class ColumnGeneration:
             del self.sup  # its rows follow the column order: rebuilt on next use
         return keep
 
-    def _check(self, z):
+    def _check(self, z: float) -> None:
         self.iterations += 1
         if self.should_stop is not None and self.should_stop():
             raise SolveCancelled(f"{self.phase} cancelled after {self.iterations} iterations")
@@ -251,7 +265,7 @@ class ColumnGeneration:
             self.progress(self.phase, self.iterations, float(z))
 
     # ---- fractional bound ------------------------------------------------------------------
-    def _build_frac(self):
+    def _build_frac(self) -> None:
         """The round's LP over fractional panels: max z over x in the relaxed panel polytope
         (seat count, quotas, households, 0 <= x_t <= n_t) with x_t >= n_t z for unfixed types
         and x_t >= n_t v_t for fixed ones. Every lottery's expected counts lie in it, so its
@@ -259,10 +273,11 @@ class ColumnGeneration:
         T = self.T
         rows, rlo, rhi = self.p.panel_rows()
         self.frac_row0 = len(rows)
-        rows = list(rows) + [(np.array([t, T]), np.array([1.0, -self.n[t]])) for t in range(T)]
+        all_rows = list(rows) + [(np.array([t, T]), np.array([1.0, -self.n[t]]))
+                                 for t in range(T)]
         rlo = np.concatenate([rlo, np.zeros(T)])
         rhi = np.concatenate([rhi, np.full(T, INF)])
-        starts, idx, val = rows_to_csr(rows)
+        starts, idx, val = rows_to_csr(all_rows)
         cost = np.zeros(T + 1)
         cost[T] = 1.0
         h = quiet_highs()
@@ -271,7 +286,9 @@ class ColumnGeneration:
         self.frac = h
         self.frac_fixed = np.zeros(T, dtype=bool)
 
-    def frac_bound(self, fixed=None, fixed_value=None, slack=None):
+    def frac_bound(self, fixed: NDArray[np.bool_] | None = None,
+                   fixed_value: Vector | None = None,
+                   slack: float | None = None) -> tuple[float, Vector] | None:
         """(z_LP, y) for the current round (or for the given fixed types): the fractional
         optimum and its dual, scaled like the master's duals (sum over unfixed types 1);
         None if the LP fails. Types stay fixed in the LP once fixed."""
@@ -300,14 +317,16 @@ class ColumnGeneration:
         y[fixed] = 0.0
         return float(np.asarray(sol.col_value)[T]), y / tot
 
-    def frac_leximin(self, max_seconds: float):
+    def frac_leximin(self, max_seconds: float,
+                     ) -> tuple[Vector, list[tuple[float, int]], Vector, float] | None:
         """Leximin over the fractional panel polytope, by the same rounds as the master's
         (types with dual weight >= 1e-3 fixed per round, exact for that LP by complementary
         slackness) but each round one warm-started LP. Returns (values, levels, y1, z1) with
         the first round's dual and bound, or None if an LP fails or time runs out."""
         ff = self.fixed.copy()
         fv = self.fixed_value.copy()
-        levels, first = [], None
+        levels: list[tuple[float, int]] = []
+        first: tuple[Vector, float] | None = None
         t0 = time.perf_counter()
         while not ff.all():
             if time.perf_counter() - t0 > max_seconds:
@@ -327,13 +346,14 @@ class ColumnGeneration:
             ff[support] = True
             fv[support] = zl
             levels.append((float(zl), int(len(support))))
+        assert first is not None  # nothing fixed yet (the caller checks), so one round ran
         return fv, levels, first[0], first[1]
 
-    def _reset_frac(self):
+    def _reset_frac(self) -> None:
         if hasattr(self, "frac"):
             del self.frac
 
-    def _frac_shortcut(self):
+    def _frac_shortcut(self) -> tuple[Vector, float, list[tuple[float, int]]] | None:
         """Leximin in one column generation when the fractional leximin is reachable.
 
         The fractional leximin v is lexicographically at least any lottery's profile (the
@@ -356,7 +376,7 @@ class ColumnGeneration:
         # p_t >= z v_t with z this close to 1 keeps every p_t within tol/2 of v_t
         target = 1.0 - 0.5 * self.tol / float(v.max())
         face, floor, tight = self._face(v)
-        warm = []
+        warm: list[NDArray[np.integer[Any]]] = []
         # (the LP's dense algebra grows with T^2 times the panels: past a few thousand types
         # column generation is the better bet)
         if self.use_sampling and not self.p.households and self.T <= 4000:
@@ -398,7 +418,7 @@ class ColumnGeneration:
             self.master.changeRowBounds(t, float(self.fixed_value[t] - self.fix_slack), INF)
         return y1, z1 + self.tol * 0.01, levels
 
-    def _face(self, v: np.ndarray):
+    def _face(self, v: Vector) -> tuple[Problem, NDArray[np.int64], int]:
         """The smallest face of the panel polytope that holds the expected counts x = n v,
         as (problem with the face's quotas and sizes, floor per type, tight quota count).
 
@@ -422,7 +442,7 @@ class ColumnGeneration:
         self.face_quotas = int(at_lo.sum() + at_hi.sum())
         return replace(p, lo=lo, hi=hi, sizes=sizes), floor, self.face_quotas
 
-    def _enter_face(self, face: Problem, floor: np.ndarray):
+    def _enter_face(self, face: Problem, floor: NDArray[np.int64]) -> bool:
         """Price only on the face (see _face) and start the master afresh with panels from
         it. If the face has no panel, pricing stays as it was."""
         pricer = Pricer(face, floor=floor)
@@ -443,7 +463,10 @@ class ColumnGeneration:
             return False
         return True
 
-    def _sampled_lottery(self, v, face, floor, tight, target):
+    def _sampled_lottery(self, v: Vector, face: Problem, floor: NDArray[np.int64], tight: int,
+                         target: float,
+                         ) -> tuple[tuple[NDArray[np.integer[Any]], Vector] | None,
+                                    list[NDArray[np.integer[Any]]]]:
         """A lottery reaching z v (z >= target) over random face panels, or None; and the
         panels of the last LP's lottery, to start column generation with if it fails.
 
@@ -453,16 +476,16 @@ class ColumnGeneration:
         xbar = self.n * v
         sampler = FaceSampler(face, floor, xbar, self.rng)
         dim = max(1, int((xbar > 0).sum()) - tight)
-        pool: list[np.ndarray] = []
+        pool: list[NDArray[np.int64]] = []
         seen: set[bytes] = set()
 
         best = [0.0]
 
-        def report(z):
+        def report(z: float) -> None:
             best[0] = max(best[0], z)
             self._check(best[0])  # progress, and the place a cancellation stops the solve
 
-        def draw(count, limit, w=None, bar=0.0):
+        def draw(count: int, limit: int, w: Vector | None = None, bar: float = 0.0) -> None:
             drawn = 0
             while count > 0 and drawn < limit:
                 if drawn % 200 == 0:
@@ -478,7 +501,7 @@ class ColumnGeneration:
             self.sampled_panels += drawn
 
         draw(3 * dim, 6 * dim)
-        warm = []
+        warm: list[NDArray[np.integer[Any]]] = []
         last_z = 0.0
         for _ in range(self.sampling_rounds):
             cols = np.array(pool, dtype=np.int32)
@@ -507,7 +530,7 @@ class ColumnGeneration:
         return None, warm
 
     # ---- maximum-support dual ------------------------------------------------------------------
-    def _build_support(self):
+    def _build_support(self) -> None:
         """The persistent LP behind support_dual (rows for panels are added as they come)."""
         T = self.T
         h = quiet_highs()
@@ -528,7 +551,7 @@ class ColumnGeneration:
         self.sup_rows = 0
         self.sup_fixed = np.zeros(T, dtype=bool)
 
-    def support_dual(self, z: float):
+    def support_dual(self, z: float) -> tuple[Vector, float, Indices] | None:
         """An optimal dual of the current restricted master with as many unfixed types as
         possible carrying real weight: over duals (y, mu) with sum_U y = 1 and value <= z,
         maximise sum_U min(y_t, delta). Only types with y_t >= delta/10 are returned in the
@@ -542,7 +565,8 @@ class ColumnGeneration:
             rows = []
             for c in cols:
                 nz = np.flatnonzero(c)
-                rows.append((np.concatenate([nz, [T]]), np.concatenate([c[nz] * inv_n[nz], [-1.0]])))
+                rows.append((np.concatenate([nz, [T]]),
+                             np.concatenate([c[nz] * inv_n[nz], [-1.0]])))
             starts, idx, val = rows_to_csr(rows)
             m = len(rows)
             h.addRows(m, np.full(m, -INF), np.zeros(m), len(idx), starts[:-1].astype(np.int32),
@@ -573,13 +597,13 @@ class ColumnGeneration:
         return y, mu, support
 
     # ---- rounds --------------------------------------------------------------------------
-    def initial_columns(self):
+    def initial_columns(self) -> bool:
         """Start with panels that between them include every type that can be included:
         until then the lowest probability is 0 and column generation crawls."""
         x, _, extra = self.pricer.exact(1.0 / self.n, abs_gap=1e-3)
         if x is None:
             return False
-        cols = [x] + list(extra)
+        cols: list[Counts] = [x] + list(extra)
         covered = np.zeros(self.T, dtype=bool)
         for c in cols:
             covered |= c > 0
@@ -597,7 +621,8 @@ class ColumnGeneration:
         self.add_columns(cols)
         return True
 
-    def heuristic_columns(self, w, mu, values, lam, tries=1, w_search=None):
+    def heuristic_columns(self, w: Vector, mu: float, values: Vector, lam: Vector,
+                          tries: int = 1, w_search: Vector | None = None) -> int:
         """Local search from the best and from random basic panels; keeps the panels that
         beat mu under w. ``w_search`` (smoothed duals) steers the search when given; the
         test is still against w, the master's own duals."""
@@ -608,7 +633,7 @@ class ColumnGeneration:
         if len(basic):
             starts.extend(self.rng.choice(basic, size=min(max(2, tries // 2), len(basic)),
                                           replace=False).tolist())
-        found = []
+        found: list[NDArray[np.integer[Any]] | None] = []
         thr = mu + self.tol
         t_ls = time.perf_counter()
         starts = list(dict.fromkeys(starts))
@@ -616,7 +641,8 @@ class ColumnGeneration:
             x = self.pricer.local_search(ws, self.cols[j].astype(np.int64))
             if float(w @ x) > thr:
                 found.append(x)
-        self.ls_time = 0.7 * self.ls_time + 0.3 * (time.perf_counter() - t_ls) / max(1, len(starts))
+        self.ls_time = (0.7 * self.ls_time
+                        + 0.3 * (time.perf_counter() - t_ls) / max(1, len(starts)))
         return self.add_columns(found)
 
     def _tries(self) -> int:
@@ -628,12 +654,12 @@ class ColumnGeneration:
             return 4
         return int(np.clip(self.master_time / (2 * self.ls_time), 4, 24))
 
-    def _lagrangian(self, ys: np.ndarray, bound: float) -> float:
+    def _lagrangian(self, ys: Vector, bound: float) -> float:
         """Upper bound on this round's optimum from any dual y (sum over unfixed = 1)."""
         F = self.fixed
         return bound - float((self.fixed_value[F] - self.fix_slack) @ ys[F])
 
-    def _solve_round(self):
+    def _solve_round(self) -> RoundEnd:
         """Column generation for one round, then the types to fix.
 
         The LP duals y0 that end column generation are proven optimal (no panel beats them),
@@ -671,7 +697,8 @@ class ColumnGeneration:
             # a master LP solve (tight quotas, many types); otherwise the IP's columns are better
             # (or when the IP is slow in itself: on 1,400 types each IP call adds a panel or
             # two, the local searches several in the same time)
-            if self.use_heuristic and (self.ip_time > 3.0 * self.master_time or self.ip_time > 0.1):
+            if self.use_heuristic and (self.ip_time > 3.0 * self.master_time
+                                       or self.ip_time > 0.1):
                 # Dual smoothing: the master's duals jump between far-apart vertices late in a
                 # round, and panels priced there are soon useless; searching at a point between
                 # the last search point and the new duals damps that. Panels still have to beat
@@ -679,7 +706,8 @@ class ColumnGeneration:
                 a = self.smoothing
                 if center is not None and a > 0:
                     ys = a * center + (1 - a) * y
-                    if self.heuristic_columns(wy, mu, values, lam, tries=self._tries(), w_search=ys / self.n):
+                    if self.heuristic_columns(wy, mu, values, lam, tries=self._tries(),
+                                              w_search=ys / self.n):
                         center = ys
                         continue
                 center = y
@@ -723,15 +751,16 @@ class ColumnGeneration:
                 break
         return z0, mu0 + vtol, y0, mu0, support0
 
-    def run(self, max_rounds: int | None = None, stop_when_positive: bool = False) -> TypeSolution:
+    def run(self, max_rounds: int | None = None,
+            stop_when_positive: bool = False) -> TypeSolution:
         if not self.initial_columns():
             raise RuntimeError("no feasible panel")  # callers check feasibility first
-        cert_y = None
-        cert_bound = None
+        cert_y: Vector | None = None
+        cert_bound: float | None = None
         rounds = 0
         z = 0.0
         lam = None
-        levels = []
+        levels: list[tuple[float, int]] = []
         if self.use_frac_leximin and max_rounds is None and not stop_when_positive:
             short = self._frac_shortcut()
             if short is not None:
@@ -739,6 +768,9 @@ class ColumnGeneration:
                 rounds = len(levels)
         while not self.fixed.all():
             z, bound, ys, mus, support = self._solve_round()
+            # without a target a round always ends with its bound, dual and support
+            assert bound is not None and ys is not None and mus is not None
+            assert support is not None
             if len(support) == 0:
                 support = np.flatnonzero(~self.fixed)[np.argmax(ys[~self.fixed])].reshape(1)
             if rounds == 0:
@@ -784,6 +816,7 @@ class ColumnGeneration:
             "types": int(self.T),
             "levels": levels,
             # > 0 would mean a round fixed a type below what it can reach (a wrong fix)
-            "max_excess_over_fixed": float(np.max(type_prob - self.fixed_value)) if self.fixed.all() else None,
+            "max_excess_over_fixed": (float(np.max(type_prob - self.fixed_value))
+                                      if self.fixed.all() else None),
         }
         return TypeSolution(cols, weights, type_prob, cert_y, cert_bound, info)

@@ -15,25 +15,34 @@ u = (lam, s, z), B = [[C'/n, -I, -v], [1', 0, 0]], b = (0, 1), c = (0, 0, -1).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 log = logging.getLogger(__name__)
+
+Vector = NDArray[np.float64]
+# A step direction: (lam, s, z, y, and the duals of lam, s and z).
+Direction = tuple[Vector, Vector, float, Vector, Vector, Vector, float]
 
 
 @dataclass
 class LotteryLP:
     z: float  # the best z found (from the cleaned weights)
-    weights: np.ndarray  # (J,) >= 0, sum 1
-    duals: np.ndarray  # (T,) >= 0 type duals, sum_t y_t v_t = 1 (the hyperplane cutting v off if z < 1)
+    weights: Vector  # (J,) >= 0, sum 1
+    # (T,) >= 0 type duals, sum_t y_t v_t = 1 (the hyperplane cutting v off if z < 1)
+    duals: Vector
     iterations: int
     converged: bool
 
 
-def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: float = 1.0,
-                     max_iterations: int = 60, tol: float = 1e-9, on_iteration=None) -> LotteryLP:
+def solve_lottery_lp(cols: NDArray[np.integer[Any]], n: Vector, v: Vector, *,
+                     target: float = 1.0, max_iterations: int = 60, tol: float = 1e-9,
+                     on_iteration: Callable[[float], None] | None = None) -> LotteryLP:
     """Maximise z over lotteries of ``cols`` (J, T) with p >= z v. Stops as soon as the cleaned
     weights reach ``target`` (no need to polish further), or at convergence.
     ``on_iteration(z)`` hears the best z so far after each iteration (and may raise to stop)."""
@@ -42,10 +51,10 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
     M = np.ascontiguousarray((C / n).T)  # (T, J): probabilities per unit weight
     v = np.asarray(v, dtype=np.float64)
 
-    def Bu(lam, s, z):
+    def Bu(lam: Vector, s: Vector, z: float) -> Vector:
         return np.concatenate([M @ lam - s - v * z, [lam.sum()]])
 
-    def BTy(y):
+    def BTy(y: Vector) -> tuple[Vector, Vector, float]:
         yt, yc = y[:T], y[T]
         return M.T @ yt + yc, -yt, -float(v @ yt)
 
@@ -60,7 +69,7 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
     wl = np.ones(J)
     ws = np.ones(T)
     wz = 1.0
-    best = None
+    best: tuple[float, Vector] | None = None
     it = 0
     converged = False
     for it in range(1, max_iterations + 1):
@@ -117,10 +126,11 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
             except LinAlgError:
                 break
 
-        def solve(rhs):
-            return cho_solve(factor, rhs, check_finite=False)
+        def solve(rhs: Vector) -> Vector:
+            solved: Vector = cho_solve(factor, rhs, check_finite=False)
+            return solved
 
-        def direction(rcl, rcs, rcz):
+        def direction(rcl: Vector, rcs: Vector, rcz: float) -> Direction:
             # r = rp - B W^-1 rc + B D rd
             tl = rcl / wl - dl * rdl
             ts = rcs / ws - ds * rds
@@ -156,7 +166,8 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
         wl = wl + ad * d[4]
         ws = ws + ad * d[5]
         wz = wz + ad * d[6]
-    yt = y[:T]  # the type rows' duals: prices, >= 0 at optimum (v'y >= 1 is the z column's dual row)
+    # the type rows' duals: prices, >= 0 at optimum (v'y >= 1 is the z column's dual row)
+    yt = y[:T]
     yt = np.maximum(yt, 0.0)
     scale = float(yt @ v)
     duals = yt / scale if scale > 0 else yt
@@ -164,7 +175,7 @@ def solve_lottery_lp(cols: np.ndarray, n: np.ndarray, v: np.ndarray, *, target: 
     return LotteryLP(z=zc, weights=lc, duals=duals, iterations=it, converged=converged)
 
 
-def _step(x: np.ndarray, dx: np.ndarray) -> float:
+def _step(x: Vector, dx: Vector) -> float:
     """The longest step in [0, 1] along dx that keeps x >= 0."""
     neg = dx < 0
     if not np.any(neg):
@@ -172,7 +183,9 @@ def _step(x: np.ndarray, dx: np.ndarray) -> float:
     return float(min(1.0, np.min(-x[neg] / dx[neg])))
 
 
-def basic_lottery(cols: np.ndarray, weights: np.ndarray, n: np.ndarray, *, refactor_every: int = 200):
+def basic_lottery(cols: NDArray[np.integer[Any]], weights: Vector, n: Vector, *,
+                  refactor_every: int = 200,
+                  ) -> tuple[NDArray[np.integer[Any]], Vector] | None:
     """The same probabilities from at most rank + 1 of the panels (Caratheodory).
 
     An interior point solution spreads weight over every panel that can carry some, several

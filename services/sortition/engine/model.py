@@ -6,16 +6,25 @@ addressed by their position in ``Instance.people``; ids are the pool's pseudonym
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+# Told between solver iterations: (phase, iteration, lowest selection probability so far).
+Progress = Callable[[str, int, float], None]
+# Asked between solver iterations; True stops the solve with SolveCancelled.
+ShouldStop = Callable[[], bool]
+# A panel: sorted person indices.
+Panel = tuple[int, ...]
 
 
 class InstanceError(ValueError):
     """Bad input to the engine. ``field`` names what is wrong (e.g. ``quotas[3].max``)."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
@@ -59,7 +68,7 @@ class Certificate:
     every distribution, and the distribution's minimum equals ``bound`` up to ``tolerance``.
     """
 
-    agent_weights: np.ndarray
+    agent_weights: NDArray[np.float64]
     bound: float
     tolerance: float
 
@@ -79,9 +88,9 @@ class Distribution:
 
     algorithm: str
     panels: list[tuple[int, ...]]
-    weights: np.ndarray
-    probabilities: np.ndarray
+    weights: NDArray[np.float64]
+    probabilities: NDArray[np.float64]
     stats: FairnessStats
     certificate: Certificate | None = None
     # Solver facts for the record (iterations, columns generated, seconds, tolerance).
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)

@@ -10,15 +10,20 @@ are first found by leximin rounds at level 0 and kept at probability 0.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import highspy
 import numpy as np
+from numpy.typing import NDArray
 
 from ._highs import INF, quiet_highs
 from .leximin import ColumnGeneration, TypeSolution
+from .model import Progress, ShouldStop
 from .problem import Problem, SolveCancelled
 
 
-def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=None, seed=None,
+def nash_types(problem: Problem, *, tolerance: float = 1e-6, progress: Progress | None = None,
+               should_stop: ShouldStop | None = None, seed: int | None = None,
                max_iterations: int = 2000) -> TypeSolution:
     # Which types can be selected at all, and a set of starting panels.
     cg = ColumnGeneration(problem, tolerance=tolerance, seed=seed, phase="nash")
@@ -27,7 +32,7 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
     n = problem.sizes.astype(float)
     zero = cg.fixed & (cg.fixed_value <= tolerance)
     live = np.flatnonzero(~zero)
-    cols = [cg.cols[j].copy() for j in range(cg.J)]
+    cols: list[NDArray[np.integer[Any]]] = [cg.cols[j].copy() for j in range(cg.J)]
     keys = {c.tobytes() for c in cols}
     pricer = cg.pricer
 
@@ -48,7 +53,7 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
     live_pos = np.full(T, -1)
     live_pos[live] = np.arange(L)
 
-    def add_cols(new):
+    def add_cols(new: list[NDArray[np.integer[Any]]]) -> None:
         for c in new:
             nz = [t for t in np.flatnonzero(c) if live_pos[t] >= 0]
             idx = np.array([live_pos[t] for t in nz] + [conv_row], dtype=np.int32)
@@ -57,7 +62,7 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
 
     add_cols(cols)
 
-    def add_cuts(points: dict[int, float]):
+    def add_cuts(points: dict[int, float]) -> None:
         for i, a in points.items():
             # u_i - pi_i / a <= log(a) - 1
             h.addRow(-INF, float(np.log(a) - 1.0), 2, np.array([L + i, i], dtype=np.int32),
@@ -79,7 +84,8 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
             h.clearSolver()
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                raise RuntimeError(f"nash master LP ended with {h.modelStatusToString(h.getModelStatus())}")
+                raise RuntimeError("nash master LP ended with "
+                                   f"{h.modelStatusToString(h.getModelStatus())}")
         sol = h.getSolution()
         v = np.asarray(sol.col_value)
         pi, u = v[:L], v[L:2 * L]
@@ -91,9 +97,10 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
         logpi = np.log(np.maximum(pi, 1e-12))
         viol = u - logpi
         # stop cutting once the linearisation error is below tolerance in objective terms
-        cut_at = {}
+        cut_at: dict[int, float] = {}
         if float(n[live] @ np.maximum(viol, 0)) > tolerance * max(1.0, abs(objective)):
-            cut_at = {int(i): float(max(pi[i], 1e-9)) for i in np.flatnonzero(viol > tolerance * 0.1)}
+            cut_at = {int(i): float(max(pi[i], 1e-9))
+                      for i in np.flatnonzero(viol > tolerance * 0.1)}
         rd = np.asarray(sol.row_dual)[:L]
         sgn = 1.0 if rd.sum() >= 0 else -1.0
         wl = np.maximum(sgn * rd, 0.0)
@@ -104,7 +111,7 @@ def nash_types(problem: Problem, *, tolerance=1e-6, progress=None, should_stop=N
         basic = lam > 1e-12
         mu = float(values[basic].max()) if basic.any() else float(values.max())
         scale = max(1.0, float(np.abs(w).max()))
-        new = []
+        new: list[NDArray[np.integer[Any]]] = []
         order = np.argsort(-values)[:3]
         for j in order:
             x = pricer.local_search(w, cols[j].astype(np.int64))

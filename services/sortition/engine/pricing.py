@@ -7,18 +7,27 @@ swap local search over types.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .problem import Problem
+
+# A panel as counts per type.
+Counts = NDArray[np.int64]
+# The pair index of a weight vector: (signature, gain, first type, second type) per pair.
+PairIndex = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.intp], NDArray[np.intp]]
 
 
 class Pricer:
     """Pricing over the panels of ``problem``; ``floor`` (per type) is a count every panel
     keeps (the face of the leximin point, where some types sit on every panel in full)."""
 
-    def __init__(self, problem: Problem, floor: np.ndarray | None = None):
+    def __init__(self, problem: Problem, floor: NDArray[np.integer[Any]] | None = None) -> None:
         self.p = problem
-        self.floor = np.zeros(problem.n_types, dtype=np.int64) if floor is None else np.asarray(floor, np.int64)
+        self.floor = (np.zeros(problem.n_types, dtype=np.int64) if floor is None
+                      else np.asarray(floor, np.int64))
         self.h = problem.panel_ip()
         self.h.setOptionValue("mip_rel_gap", 0.0)
         self.h.setOptionValue("mip_improving_solution_save", True)
@@ -38,13 +47,15 @@ class Pricer:
                                    problem.sizes[pinned].astype(float))
         self.ip_calls = 0
         self.ip_seconds = 0.0
-        self._type_hash = None
-        self._pair_w = None  # the weight vector the pair index was built for
-        self._pair_idx = None
-        self._triu_cache: dict[int, tuple] = {}
+        self._type_hash: NDArray[np.int64] | None = None
+        # the weight vector the pair index was built for
+        self._pair_w: NDArray[np.float64] | None = None
+        self._pair_idx: PairIndex | None = None
+        self._triu_cache: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
 
     # ---- exact ---------------------------------------------------------------------------
-    def exact(self, w: np.ndarray, abs_gap: float):
+    def exact(self, w: NDArray[np.float64], abs_gap: float,
+              ) -> tuple[Counts | None, float, list[Counts]]:
         """Return (best_x, upper_bound, extra_panels): best panel, a proven upper bound on the
         best weight, and other good panels the solver met on the way."""
         import time
@@ -65,11 +76,12 @@ class Pricer:
             self.ip_seconds += time.perf_counter() - t0
             if status == highspy.HighsModelStatus.kInfeasible:
                 return None, -np.inf, []
-            raise RuntimeError(f"pricing integer program ended with {self.h.modelStatusToString(status)}")
+            raise RuntimeError("pricing integer program ended with "
+                               f"{self.h.modelStatusToString(status)}")
         x = np.rint(np.asarray(self.h.getSolution().col_value)).astype(np.int64)
         info = self.h.getInfo()
         bound = max(float(info.mip_dual_bound), float(info.objective_function_value)) * scale
-        extras = []
+        extras: list[Counts] = []
         try:
             saved = self.h.getSavedMipSolutions()
         except Exception:  # pragma: no cover - older highspy
@@ -83,7 +95,8 @@ class Pricer:
             raise RuntimeError("pricing integer program returned an infeasible panel")
         return x, max(bound, float(w @ x)), extras
 
-    def improving(self, w: np.ndarray, threshold: float, max_solutions: int = 0):
+    def improving(self, w: NDArray[np.float64], threshold: float,
+                  max_solutions: int = 0) -> tuple[list[Counts], bool]:
         """Panels x with w @ x > threshold, as a decision problem: the MIP is cut off at the
         threshold, so when none exists it proves infeasibility instead of optimising.
         Returns (panels, proven_none)."""
@@ -99,12 +112,13 @@ class Pricer:
         h = self.h_min
         h.changeColsCost(self.T, np.arange(self.T, dtype=np.int32), -w / scale)
         h.setOptionValue("objective_bound", -threshold / scale)
-        h.setOptionValue("mip_max_improving_sols", max_solutions if max_solutions > 0 else 2147483647)
+        h.setOptionValue("mip_max_improving_sols",
+                         max_solutions if max_solutions > 0 else 2147483647)
         h.clearSolver()
         h.run()
         self.ip_calls += 1
         status = h.getModelStatus()
-        found = []
+        found: list[Counts] = []
         info = h.getInfo()
         if info.primal_solution_status == 2:
             cands = [np.asarray(h.getSolution().col_value)]
@@ -121,11 +135,12 @@ class Pricer:
                                           highspy.HighsModelStatus.kInfeasible,
                                           highspy.HighsModelStatus.kObjectiveBound)
         if not found and not proven:
-            raise RuntimeError(f"pricing integer program ended with {h.modelStatusToString(status)}")
+            raise RuntimeError("pricing integer program ended with "
+                               f"{h.modelStatusToString(status)}")
         return found, proven
 
     # ---- checks ----------------------------------------------------------------------------
-    def feasible(self, x: np.ndarray) -> bool:
+    def feasible(self, x: Counts) -> bool:
         p = self.p
         if x.sum() != p.k or np.any(x < self.floor) or np.any(x > p.sizes):
             return False
@@ -138,21 +153,15 @@ class Pricer:
         return True
 
     # ---- heuristic ----------------------------------------------------------------------
-    def _pair_index(self, w: np.ndarray, limit: int = 300):
+    def _pair_index(self, w: NDArray[np.float64], limit: int = 300) -> PairIndex:
         """All pairs of types (among the ``limit`` heaviest) that could enter a panel together,
         sorted by signature and then by falling weight. Built once per weight vector and
         shared by every local search on it: rebuilding it per search cost more than the
         searches themselves. Room in the panel is checked when a pair is used."""
-        if self._pair_w is not None and self._pair_w is w:
+        if self._pair_w is not None and self._pair_w is w and self._pair_idx is not None:
             return self._pair_idx
         p = self.p
-        if self._type_hash is None:
-            rng = np.random.default_rng(12345)
-            tokens = rng.integers(1, 2**62, size=(len(p.lo) + 1,), dtype=np.int64)
-            V = np.where(p.V >= 0, p.V, len(p.lo))
-            self._type_hash = (tokens[V].sum(axis=1, dtype=np.int64) if V.shape[1]
-                               else np.zeros(self.T, np.int64))
-        hsh = self._type_hash
+        hsh = self._type_hashes()
         cand = np.flatnonzero(p.sizes > 0)
         if len(cand) > limit:
             cand = cand[np.argsort(-w[cand], kind="stable")[:limit]]
@@ -166,13 +175,25 @@ class Pricer:
         self._pair_idx = (sig[order], gain[order], bi[order], bj[order])
         return self._pair_idx
 
-    def _triu(self, m: int):
+    def _type_hashes(self) -> NDArray[np.int64]:
+        """A random signature per type: equal for two pairs of types exactly when the pairs
+        hold the same values in every category (as a multiset). Built once."""
+        if self._type_hash is None:
+            p = self.p
+            rng = np.random.default_rng(12345)
+            tokens = rng.integers(1, 2**62, size=(len(p.lo) + 1,), dtype=np.int64)
+            V = np.where(p.V >= 0, p.V, len(p.lo))
+            self._type_hash = (tokens[V].sum(axis=1, dtype=np.int64) if V.shape[1]
+                               else np.zeros(self.T, np.int64))
+        return self._type_hash
+
+    def _triu(self, m: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         tri = self._triu_cache.get(m)
         if tri is None:
             tri = self._triu_cache[m] = np.triu_indices(m)
         return tri
 
-    def _pair_swap(self, w: np.ndarray, x: np.ndarray, depth: int = 4) -> bool:
+    def _pair_swap(self, w: NDArray[np.float64], x: Counts, depth: int = 4) -> bool:
         """Best improving exchange of two members for two others with the very same values
         in every category (as a multiset), so every quota count stays as it is. This is the
         move that still works when quotas are exact (min = max), where single swaps are
@@ -183,7 +204,7 @@ class Pricer:
         usig, ugain, ubi, ubj = self._pair_index(w)
         if len(usig) == 0:
             return False
-        hsh = self._type_hash
+        hsh = self._type_hashes()
         spare = x - self.floor  # members that may leave
         inside = np.flatnonzero(spare > 0)
         iu2 = self._triu(len(inside))
@@ -216,7 +237,8 @@ class Pricer:
         x[b2] += 1
         return True
 
-    def local_search(self, w: np.ndarray, x: np.ndarray, max_moves: int = 400, top: int = 96) -> np.ndarray:
+    def local_search(self, w: NDArray[np.float64], x: Counts,
+                     max_moves: int = 400, top: int = 96) -> Counts:
         """Best-improvement single swaps (one member of type a out, one of type b in) that keep
         every quota and the household rule."""
         p = self.p

@@ -13,8 +13,11 @@ their household mates cannot be selected at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import highspy
 import numpy as np
+from numpy.typing import NDArray
 
 from ._highs import INF, pass_model, quiet_highs, rows_to_csr
 from .model import Instance, InstanceError
@@ -28,37 +31,41 @@ class SolveCancelled(RuntimeError):
 class Problem:
     instance: Instance
     k: int  # seats still to fill
-    seated: np.ndarray  # person indices forced onto every panel
-    excluded: np.ndarray  # person indices that can never be selected (household of a seated one)
-    lo: np.ndarray  # per quota, after subtracting the seated people
-    hi: np.ndarray
-    type_members: list[np.ndarray]  # person indices per type
-    sizes: np.ndarray  # n_t
-    A: np.ndarray  # (Q, T) 0/1: type t counts towards quota q
+    seated: NDArray[np.int64]  # person indices forced onto every panel
+    # person indices that can never be selected (household of a seated one)
+    excluded: NDArray[np.int64]
+    lo: NDArray[np.float64]  # per quota, after subtracting the seated people
+    hi: NDArray[np.float64]
+    type_members: list[NDArray[np.int64]]  # person indices per type
+    sizes: NDArray[np.int64]  # n_t
+    A: NDArray[np.int8]  # (Q, T) 0/1: type t counts towards quota q
     categories: list[str]
-    V: np.ndarray  # (T, C) quota index of the type's value in category c, -1 if unquoted
-    households: list[np.ndarray]  # type indices that share a household (size > 1)
-    type_household: np.ndarray  # (T,) household group index or -1
+    V: NDArray[np.int64]  # (T, C) quota index of the type's value in category c, -1 if unquoted
+    households: list[NDArray[np.int64]]  # type indices that share a household (size > 1)
+    type_household: NDArray[np.int64]  # (T,) household group index or -1
 
     @property
     def n_types(self) -> int:
         return len(self.sizes)
 
-    def person_type(self) -> np.ndarray:
+    def person_type(self) -> NDArray[np.int64]:
         out = np.full(len(self.instance.people), -1, dtype=np.int64)
         for t, members in enumerate(self.type_members):
             out[members] = t
         return out
 
     # ---- integer programs over types ---------------------------------------------------
-    def panel_rows(self, lo=None, hi=None):
+    def panel_rows(self, lo: NDArray[np.float64] | None = None,
+                   hi: NDArray[np.float64] | None = None,
+                   ) -> tuple[list[tuple[NDArray[Any], NDArray[np.float64]]],
+                              NDArray[np.float64], NDArray[np.float64]]:
         """Constraint rows of 'x is a feasible panel of types': seats, quotas, households."""
         lo = self.lo if lo is None else lo
         hi = self.hi if hi is None else hi
         T = self.n_types
-        rows = [(np.arange(T), np.ones(T))]
-        rlo = [self.k]
-        rhi = [self.k]
+        rows: list[tuple[NDArray[Any], NDArray[np.float64]]] = [(np.arange(T), np.ones(T))]
+        rlo: list[float] = [self.k]
+        rhi: list[float] = [self.k]
         for q in range(len(lo)):
             idx = np.flatnonzero(self.A[q])
             rows.append((idx, np.ones(len(idx))))
@@ -70,7 +77,7 @@ class Problem:
             rhi.append(1)
         return rows, np.array(rlo, dtype=float), np.array(rhi, dtype=float)
 
-    def panel_ip(self, weights: np.ndarray | None = None):
+    def panel_ip(self, weights: NDArray[np.float64] | None = None) -> highspy.Highs:
         """A HiGHS model maximising weights @ x over feasible type panels x."""
         rows, rlo, rhi = self.panel_rows()
         s, i, v = rows_to_csr(rows)
@@ -82,7 +89,7 @@ class Problem:
         return h
 
 
-def quota_feature_value(instance: Instance):
+def quota_feature_value(instance: Instance) -> tuple[list[str], dict[tuple[str, str], int]]:
     categories: list[str] = []
     index: dict[tuple[str, str], int] = {}
     for qi, q in enumerate(instance.quotas):
@@ -101,7 +108,7 @@ def compile_instance(instance: Instance) -> Problem:
     C = len(categories)
 
     id_pos = {p.id: i for i, p in enumerate(people)}
-    seated = []
+    seated: list[int] = []
     for sid in instance.already_selected:
         if sid not in id_pos:
             raise InstanceError("already_selected", f"unknown person id {sid!r}")
@@ -129,7 +136,7 @@ def compile_instance(instance: Instance) -> Problem:
 
     excluded_mask = np.zeros(n, dtype=bool)
     excluded_mask[seated_arr] = True
-    excluded = []
+    excluded: list[int] = []
     hh_groups: dict[str, list[int]] = {}
     if instance.one_per_household:
         seated_hh = {people[i].household for i in seated_arr if people[i].household}
@@ -143,13 +150,13 @@ def compile_instance(instance: Instance) -> Problem:
             if p.household:
                 hh_groups.setdefault(p.household, []).append(i)
     multi = {h: m for h, m in hh_groups.items() if len(m) > 1}
-    singleton_people = set()
+    singleton_people: set[int] = set()
     for m in multi.values():
         singleton_people.update(m)
 
     free = np.flatnonzero(~excluded_mask)
-    type_members: list[np.ndarray] = []
-    type_keys: list[np.ndarray] = []
+    type_members: list[NDArray[np.int64]] = []
+    type_keys: list[NDArray[np.int64]] = []
     type_of_person: dict[int, int] = {}
     if len(free):
         aggregable = np.array([i for i in free if i not in singleton_people], dtype=np.int64)
@@ -176,7 +183,8 @@ def compile_instance(instance: Instance) -> Problem:
     for g, members in enumerate(households):
         type_household[members] = g
     return Problem(
-        instance=instance, k=k, seated=seated_arr, excluded=np.array(sorted(excluded), dtype=np.int64),
+        instance=instance, k=k, seated=seated_arr,
+        excluded=np.array(sorted(excluded), dtype=np.int64),
         lo=lo, hi=hi, type_members=type_members,
         sizes=np.array([len(m) for m in type_members], dtype=np.int64), A=A,
         categories=categories, V=V, households=households, type_household=type_household,
