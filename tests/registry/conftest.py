@@ -33,3 +33,7 @@ def make_registry(tmp_path):
         ctx.engine.dispose()
 
 
+@pytest.fixture
+def registry(make_registry):
+    """One registry on SQLite with the in-test outbox channel: (app, context)."""
+    return make_registry()

@@ -113,7 +113,8 @@ class Api:
         assert t.status_code == 201, t.json
         tid = t.json["id"]
         r = self.post(f"/api/templates/{tid}/test-send",
-                      {"channel": channel, "recipient": {"name": "Test", "email": "t@example.invalid"}})
+                      {"channel": channel,
+                       "recipient": {"name": "Test", "email": "t@example.invalid"}})
         assert r.status_code == 200, r.json
         assert self.post(f"/api/templates/{tid}/approve").status_code == 200
         return tid

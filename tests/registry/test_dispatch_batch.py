@@ -264,5 +264,6 @@ def test_one_at_a_time_resends_what_the_channel_knows_never_went_out(make_regist
             invitation_id=inv.id, state="sending", channel="outbox", attempts=0, detail="",
             updated_at=dispatch.now()))
     _drain(handlers.channels.consumer(ctx))
-    assert [i.recipient.invitation_id for i in outbox.sent if i.recipient.invitation_id in ids] == ids
+    assert [i.recipient.invitation_id for i in outbox.sent
+            if i.recipient.invitation_id in ids] == ids
     assert _states(ctx) == {ids[0]: "sent"}

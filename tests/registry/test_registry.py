@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from registry_support import MAPPING, Api, Outbox, extract, person_rows
 
 from services.common import audit, events
+from services.common.geography import municipalities, resolve_scope
 from services.common.hookspecs import DeliveryResult
 from services.common.settings import SettingsError
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn, SubstitutesDrawn
 from services.registry import crypto, handlers, lottery, models
-from services.common.geography import municipalities, resolve_scope
 from services.registry.settings import Settings
 
 
@@ -68,8 +68,8 @@ def test_import_seals_personal_data(make_registry):
     assert [e.action for e in entries] == ["assembly.create", "extract.import"]
 
 
-def test_bad_rows_are_all_named_and_nothing_is_imported(make_registry):
-    app, ctx = make_registry()
+def test_bad_rows_are_all_named_and_nothing_is_imported(registry):
+    app, ctx = registry
     api = Api(app, ctx)
     api.assembly()
     rows = person_rows(5)
@@ -102,8 +102,8 @@ def test_error_list_is_capped(make_registry):
     ({**MAPPING, "columns": {**MAPPING["columns"], "name": "Fornavn"}}, "mapping.columns.name"),
     ({**MAPPING, "columns": {**MAPPING["columns"], "shoe_size": "x"}}, "mapping.columns.shoe_size"),
 ])
-def test_bad_mapping_is_named(make_registry, mapping, field):
-    app, ctx = make_registry()
+def test_bad_mapping_is_named(registry, mapping, field):
+    app, ctx = registry
     api = Api(app, ctx)
     api.assembly()
     r = api.upload("a1", extract(person_rows(3)), mapping=mapping)
@@ -186,7 +186,8 @@ def test_send_refuses_until_a_template_is_approved(make_registry):
     assert r.status_code == 409 and r.json["field"] == "template_id"
     r = api.post(f"/api/templates/{tid}/approve")
     assert r.status_code == 409  # no test send yet
-    bad = api.post("/api/assemblies/a1/templates", {"content": {"da": {"subject": "S", "body": "x"}}})
+    bad = api.post("/api/assemblies/a1/templates",
+                   {"content": {"da": {"subject": "S", "body": "x"}}})
     assert bad.status_code == 400 and bad.json["field"] == "content.da.body"
 
 
@@ -272,7 +273,8 @@ def test_in_flight_without_an_answer_is_marked_for_manual_check(make_registry):
 def test_unreachable_people_are_recorded(make_registry):
     outbox = Outbox(reach=lambda r: False)
     app, ctx, api = setup(make_registry, outbox, n=3)
-    t = api.post("/api/assemblies/a1/templates", {"content": {"da": {"subject": "S", "body": "{code}"}}})
+    t = api.post("/api/assemblies/a1/templates",
+                 {"content": {"da": {"subject": "S", "body": "{code}"}}})
     with ctx.engine.begin() as conn:  # approve directly: no channel can reach a test person
         conn.execute(models.templates.update().values(approved_at=sa.func.now(),
                                                       test_sent_at=sa.func.now()))
@@ -288,7 +290,8 @@ def test_unreachable_people_are_recorded(make_registry):
 
 def _codes(ctx):
     with ctx.engine.connect() as conn:
-        return conn.scalars(sa.select(models.invitations.c.code).order_by(models.invitations.c.id)).all()
+        return conn.scalars(sa.select(models.invitations.c.code)
+                            .order_by(models.invitations.c.id)).all()
 
 
 def test_signup_json_pool_export_and_selection(make_registry):
@@ -324,7 +327,6 @@ def test_signup_json_pool_export_and_selection(make_registry):
     assert sorted(x["id"] for x in rows) == sorted(registrants)
     assert set(rows[0]) == {"id", "municipality_code", "age_band", "sex", "education"}
     assert "Person" not in r.data.decode() and "example" not in r.data.decode()
-    ctx.bus.consumers if False else None
     pool_consumer = [c for c in ctx.bus._members["t.pool"]][0]
     pool_consumer.poll_once(0.2)
     assert exported[0].pool_exported.sha256 == r.headers["X-Pool-SHA256"]
@@ -339,7 +341,8 @@ def test_signup_json_pool_export_and_selection(make_registry):
                                      assembly_id="a1", region="local", producer="sortition"))
     selection.poll_once(0.2)
     dispatch.poll_once(0.2)
-    states = {x["id"]: x["state"] for x in api.get("/api/assemblies/a1/registrants").json["registrants"]}
+    states = {x["id"]: x["state"]
+              for x in api.get("/api/assemblies/a1/registrants").json["registrants"]}
     assert [states[x] for x in registrants] == ["selected"] * 3 + ["substitute"] * 2 + ["pool"]
     notices = [i for i in outbox.sent if "trukket ud" in i.subject]
     assert len(notices) == 3
@@ -350,7 +353,8 @@ def test_signup_json_pool_export_and_selection(make_registry):
 
     r = api.post(f"/api/registrants/{registrants[5]}/state", {"state": "confirmed"})
     assert r.status_code == 409 and "pool" in r.json["error"]
-    assert api.post(f"/api/registrants/{registrants[0]}/state", {"state": "confirmed"}).status_code == 200
+    assert api.post(f"/api/registrants/{registrants[0]}/state",
+                    {"state": "confirmed"}).status_code == 200
     r = api.post(f"/api/registrants/{registrants[1]}/state", {"state": "erased"})
     assert r.status_code == 200
     with ctx.engine.connect() as conn:
@@ -412,8 +416,8 @@ def test_the_pool_export_comes_with_the_funnel_counted_in_its_transaction(make_r
 # --- operator API, restart, settings ---------------------------------------------------
 
 
-def test_openapi_lists_every_api_route(make_registry):
-    app, ctx = make_registry()
+def test_openapi_lists_every_api_route(registry):
+    app, ctx = registry
     doc = app.test_client().get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
     for rule in app.url_map.iter_rules():
@@ -424,8 +428,8 @@ def test_openapi_lists_every_api_route(make_registry):
                 assert method.lower() in doc["paths"][path], (path, method)
 
 
-def test_roles_are_enforced(make_registry):
-    app, ctx = make_registry()
+def test_roles_are_enforced(registry):
+    app, ctx = registry
     observer = Api(app, ctx, role="observer")
     r = observer.post("/api/assemblies", {"name": "x", "session_dates": ["2030-01-01"]})
     assert r.status_code == 403
@@ -433,8 +437,8 @@ def test_roles_are_enforced(make_registry):
     assert len(observer.get("/api/municipalities").json["municipalities"]) == 98
 
 
-def test_bad_assembly_input_is_named(make_registry):
-    app, ctx = make_registry()
+def test_bad_assembly_input_is_named(registry):
+    app, ctx = registry
     api = Api(app, ctx)
     for body, field in [({"name": ""}, "name"),
                         ({"name": "x", "session_dates": ["soon"]}, "session_dates[0]"),

@@ -9,8 +9,8 @@ from services.registry import models
 
 
 @pytest.mark.browser
-def test_signup_page(make_registry, page, live_server):
-    app, ctx = make_registry()
+def test_signup_page(registry, page, live_server):
+    app, ctx = registry
     api = Api(app, ctx)
     api.assembly()
     api.upload("a1", extract(person_rows(6)))
