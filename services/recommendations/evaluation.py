@@ -24,48 +24,29 @@ shares for features the extract does not hold (e.g. education, from Statistics D
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, jsonify, url_for
-from markupsafe import escape
 
-from services.common import auth
 from services.common.web import ApiError
 from services.recommendations import models as m
-from services.recommendations import tracking
-from services.recommendations.api import (
-    LANGUAGES,
-    OPERATORS,
-    a_share,
-    assembly_row,
-    body,
-    change,
-    check_shares_add_up,
-    ctx,
-    language,
-    log_change,
-    today,
-)
+from services.recommendations import queries, tracking
 from services.recommendations.disclosure import suppress
+from services.recommendations.queries import Row
 from services.recommendations.questionnaires import results as questionnaire_results
-
-bp = Blueprint("evaluation", __name__)
 
 STAGES = ("population", "invited", "signed_up", "drawn", "seated")
 FACT_KINDS = ("funnel", "selection", "process", "population_targets")
 AUDIENCES = ("public", "internal")
 
 
+
 # --- facts from the bus -----------------------------------------------------------------------
 
 
-def store_fact(conn, assembly_id: str, kind: str, data: dict, at: datetime) -> None:
+def store_fact(conn: sa.Connection, assembly_id: str, kind: str, data: dict[str, Any],
+               at: datetime) -> None:
     """Keep ``data`` as the newest fact of its kind, unless a newer one is already kept (a
     redelivered old snapshot must not replace a newer one)."""
     f = m.evaluation_facts
@@ -83,7 +64,7 @@ def store_fact(conn, assembly_id: str, kind: str, data: dict, at: datetime) -> N
                                        updated_at=at))
 
 
-def fact_from_event(kind: str, payload) -> tuple[str, dict]:
+def fact_from_event(kind: str, payload: Any) -> tuple[str, dict[str, Any]]:
     """The fact an evaluation event carries, as JSON-ready data."""
     if kind == "funnel_counted":
         return "funnel", {
@@ -115,7 +96,7 @@ def fact_from_event(kind: str, payload) -> tuple[str, dict]:
     raise ValueError(f"event_type: {kind!r} carries no evaluation fact")
 
 
-def facts(conn, assembly_id: str) -> dict[str, dict]:
+def facts(conn: sa.Connection, assembly_id: str) -> dict[str, Any]:
     f = m.evaluation_facts
     return {r.kind: r.data for r in conn.execute(sa.select(f.c.kind, f.c.data)
                                                  .where(f.c.assembly_id == assembly_id))}
@@ -127,8 +108,8 @@ def facts(conn, assembly_id: str) -> dict[str, dict]:
 def _column(counts: list[int | None], min_cell: int) -> list[dict]:
     hidden = suppress(counts, min_cell)
     total = sum(c for c in counts if c) if any(c is not None for c in counts) else None
-    out = []
-    for c, h in zip(counts, hidden):
+    out: list[dict[str, Any]] = []
+    for c, h in zip(counts, hidden, strict=True):
         if c is None:
             out.append({"count": None, "share": None, "suppressed": False})
         elif h:
@@ -141,9 +122,9 @@ def _column(counts: list[int | None], min_cell: int) -> list[dict]:
 
 def _distance(a: list[dict], b: list[dict]) -> float | None:
     """Total variation distance between two share columns, over the values both show."""
-    pairs = [(x["share"], y["share"]) for x, y in zip(a, b)
+    pairs = [(x["share"], y["share"]) for x, y in zip(a, b, strict=True)
              if x["share"] is not None and y["share"] is not None]
-    if not pairs or any(x["suppressed"] or y["suppressed"] for x, y in zip(a, b)):
+    if not pairs or any(x["suppressed"] or y["suppressed"] for x, y in zip(a, b, strict=True)):
         return None
     return round(sum(abs(x - y) for x, y in pairs) / 2, 4)
 
@@ -167,8 +148,9 @@ def representativeness(f: dict[str, dict], min_cell: int) -> dict[str, Any]:
         # those stages are known only where a count is; the others wherever a row is.
         known = {stage: any(x and x[stage] for x in rows) if stage in ("population", "invited")
                  else any(rows) for stage, rows in sources.items()}
-        columns = {stage: _column([(x or {}).get(stage, 0) for x in sources[stage]], min_cell)
-                   if known[stage] else None for stage in STAGES}
+        columns: dict[str, Any] = {
+            stage: _column([(x or {}).get(stage, 0) for x in sources[stage]], min_cell)
+            if known[stage] else None for stage in STAGES}
         source = "extract" if known["population"] else None
         if columns["population"] is None and feature in targets:
             # Shares an organiser entered (e.g. from Statistics Denmark): no counts.
@@ -208,7 +190,8 @@ def selection(f: dict[str, dict]) -> dict | None:
 # --- process and impact -----------------------------------------------------------------------
 
 
-def process(conn, assembly, f: dict[str, dict], view: dict) -> dict[str, Any]:
+def process(conn: sa.Connection, assembly: Row, f: dict[str, Any], view: dict[str, Any]
+            ) -> dict[str, Any]:
     snapshot = f.get("process") or {}
     held = {s.session_id: s for s in conn.execute(
         sa.select(m.sessions_held).where(m.sessions_held.c.assembly_id == assembly.assembly_id))}
@@ -257,7 +240,7 @@ def process(conn, assembly, f: dict[str, dict], view: dict) -> dict[str, Any]:
     }
 
 
-def impact(assembly, view: dict, on: date) -> dict[str, Any]:
+def impact(assembly: Row, view: dict[str, Any], on: date) -> dict[str, Any]:
     """Each adopted recommendation as it stood a year after the handover (or today, when the
     year is not over: ``final`` says which)."""
     handed = assembly.handed_over_on
@@ -266,7 +249,9 @@ def impact(assembly, view: dict, on: date) -> dict[str, Any]:
                 "answers": {}, "implementation": {}}
     year_on = handed + timedelta(days=365)
     as_of = min(year_on, on)
-    rows, answers, implementation = [], {}, {}
+    rows: list[dict[str, Any]] = []
+    answers: dict[str, int] = {}
+    implementation: dict[str, int] = {}
     for r in view["recommendations"]:
         if r["status"] != "adopted":
             continue
@@ -288,11 +273,10 @@ def impact(assembly, view: dict, on: date) -> dict[str, Any]:
             "implementation": implementation}
 
 
-def experience(conn, assembly_id: str, min_cell: int, audience: str) -> list[dict]:
-    q = m.questionnaires
+def experience(conn: sa.Connection, assembly_id: str, min_cell: int, audience: str
+               ) -> list[dict[str, Any]]:
     out = []
-    for row in conn.execute(sa.select(q).where(q.c.assembly_id == assembly_id)
-                            .order_by(q.c.created_at, q.c.id)):
+    for row in queries.questionnaires(conn, assembly_id):
         result = questionnaire_results(conn, row, min_cell)
         if audience == "public":
             for item in result["questions"]:
@@ -313,8 +297,8 @@ def labels(report_input: dict) -> dict[str, dict]:
     return out
 
 
-def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "public"
-                    ) -> dict[str, Any]:
+def evaluation_data(conn: sa.Connection, assembly: Row, on: date, min_cell: int,
+                    audience: str = "public") -> dict[str, Any]:
     if audience not in AUDIENCES:
         raise ApiError("audience", f"must be one of {', '.join(AUDIENCES)}", 422)
     f = facts(conn, assembly.assembly_id)
@@ -333,148 +317,3 @@ def evaluation_data(conn, assembly, on: date, min_cell: int, audience: str = "pu
         "impact": impact(assembly, view, on),
     }
 
-
-# --- the API ----------------------------------------------------------------------------------
-
-
-def check_targets(raw: Any) -> dict[str, dict[str, float]]:
-    """``{feature: {value: share}}``; the shares of a feature add up to 1 (±0.02)."""
-    if not isinstance(raw, dict) or not raw:
-        raise ApiError("population_targets", "must be an object of feature -> {value: share}")
-    out: dict[str, dict[str, float]] = {}
-    for feature, shares in raw.items():
-        where = f"population_targets.{feature}"
-        if not feature.strip() or len(feature) > 64:
-            raise ApiError(where, "a feature name must be 1 to 64 characters")
-        if not isinstance(shares, dict) or not shares:
-            raise ApiError(where, "must be an object of value -> share")
-        out[feature] = {str(v): a_share(s, f"{where}.{v}") for v, s in shares.items()}
-        check_shares_add_up(sum(out[feature].values()), where, repr(feature))
-    return out
-
-
-@bp.put("/assemblies/<assembly_id>/evaluation/population-targets")
-@auth.require("facilitator")
-def set_population_targets(assembly_id):
-    """Population shares for features the extract does not hold (the assembly's own
-    questions, e.g. education), so the report can compare them too."""
-    targets = check_targets(body().get("population_targets"))
-    with change() as conn:
-        assembly_row(conn, assembly_id)
-        store_fact(conn, assembly_id, "population_targets", targets, datetime.now(UTC))
-        log_change(conn, "evaluation.population_targets", f"assembly:{assembly_id}",
-                   {"features": sorted(targets)})
-    return jsonify(assembly_id=assembly_id, population_targets=targets)
-
-
-def _data(assembly_id: str, audience: str) -> dict:
-    with ctx().engine.connect() as conn:
-        return evaluation_data(conn, assembly_row(conn, assembly_id), today(),
-                               ctx().settings.min_cell_size, audience)
-
-
-@bp.get("/assemblies/<assembly_id>/evaluation")
-@auth.require(*OPERATORS)
-def get_evaluation(assembly_id):
-    """The evaluation data for the organisers (free-text answers included)."""
-    return jsonify(_data(assembly_id, "internal"))
-
-
-class _Rendered:
-    """The last few renderings, keyed by the data they were made from: the index page and
-    every file of one report (HTML, PDF, each plot) would otherwise each render them all."""
-
-    size = 8
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._files: OrderedDict[tuple, list] = OrderedDict()
-
-    def get(self, key: tuple, render) -> list:
-        with self._lock:
-            if key in self._files:
-                self._files.move_to_end(key)
-                return self._files[key]
-        files = render()
-        with self._lock:
-            self._files[key] = files
-            while len(self._files) > self.size:
-                self._files.popitem(last=False)
-        return files
-
-
-def artifacts(assembly_id: str, lang: str, audience: str) -> list[tuple[str, Any]]:
-    """The files of every enabled evaluation report (``Report.kind == "evaluation"``), with
-    the sections of every enabled plugin."""
-    if lang not in LANGUAGES:
-        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
-    data = _data(assembly_id, audience)
-
-    def render() -> list[tuple[str, Any]]:
-        sections = [s for s in ctx().plugins.evaluation_sections(data, lang)
-                    if audience == "internal" or s.public]
-        full = {**data, "sections": sections}
-        return [(name, artifact) for name, report in ctx().plugins.reports("evaluation").items()
-                for artifact in report.produce(full, lang)]
-
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-    plugins = tuple(sorted(name for name, _ in ctx().plugins.pm.list_name_plugin()))
-    rendered = current_app.extensions.setdefault("kleroterion.evaluation_files", _Rendered())
-    return rendered.get((assembly_id, lang, audience, digest, plugins), render)
-
-
-@bp.get("/assemblies/<assembly_id>/evaluation/reports/<lang>")
-@auth.require(*OPERATORS)
-def list_evaluation_reports(assembly_id, lang):
-    return jsonify(reports=[{"report": name, "name": a.name, "media_type": a.media_type,
-                             "size": len(a.content),
-                             "url": url_for("evaluation.get_evaluation_report",
-                                            assembly_id=assembly_id, lang=lang, name=a.name)}
-                            for name, a in artifacts(assembly_id, lang, "internal")])
-
-
-def _file(assembly_id: str, lang: str, name: str, audience: str) -> Response:
-    for _report, artifact in artifacts(assembly_id, lang, audience):
-        if artifact.name == name:
-            return Response(artifact.content, mimetype=artifact.media_type,
-                            headers={"Content-Disposition": f'inline; filename="{name}"'})
-    raise ApiError("name", f"no evaluation report file {name!r}", 404)
-
-
-@bp.get("/assemblies/<assembly_id>/evaluation/reports/<lang>/<name>")
-@auth.require(*OPERATORS)
-def get_evaluation_report(assembly_id, lang, name):
-    """The organisers' evaluation report: every section, free-text answers included."""
-    return _file(assembly_id, lang, name, "internal")
-
-
-@bp.get("/public/assemblies/<assembly_id>/evaluation/<lang>/<name>")
-def public_evaluation_report(assembly_id, lang, name):
-    """The public evaluation report, linked from the transparency page: the public sections
-    only, aggregates with small cells suppressed."""
-    response = _file(assembly_id, lang, name, "public")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-INDEX = {"da": ("Evaluering", "Evalueringsrapporten for", "Filer"),
-         "en": ("Evaluation", "The evaluation report of", "Files")}
-
-
-@bp.get("/public/assemblies/<assembly_id>/evaluation")
-def public_evaluation_index(assembly_id):
-    """The public evaluation report's files, linked from the transparency page."""
-    lang = language()
-    files = artifacts(assembly_id, lang, "public")
-    with ctx().engine.connect() as conn:
-        a = assembly_row(conn, assembly_id)
-    title, lead, heading = INDEX[lang]
-    links = "".join(
-        f'<li><a href="{escape(url_for("evaluation.public_evaluation_report", assembly_id=assembly_id, lang=lang, name=f.name))}">'
-        f"{escape(f.name)}</a> ({escape(f.media_type.split(';')[0])})</li>" for _n, f in files)
-    html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title} – {escape(a.name or assembly_id)}</title></head><body><main>"
-            f"<h1>{title}</h1><p>{lead} {escape(a.name or assembly_id)}.</p>"
-            f"<h2>{heading}</h2><ul>{links}</ul></main></body></html>")
-    return Response(html, mimetype="text/html", headers={"Access-Control-Allow-Origin": "*"})

@@ -1,22 +1,27 @@
 """Schema migrations of the recommendations service (numbered, never edited once shipped).
 
-Version 1 spells its tables out instead of reusing models.py, so that a later change to a
-model cannot change what version 1 did on a database that already has it. Version 2 uses
-the common module's ``event_outbox`` definition because that module owns the table.
+Every version spells its tables out with Alembic operations instead of reusing models.py, so
+that a later change to a model cannot change what an old version did on a database that
+already has it (models.py is the one source of the current schema;
+tests/common/test_schema_drift.py checks the two agree). Version 2 uses the common module's
+``event_outbox`` definition because that module owns the table.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from alembic.operations import Operations
 
 from services.common import outbox as common_outbox
 from services.common.storage import Migration
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column:
+def _ts(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _v1(op) -> None:
+def _v1(op: Operations) -> None:
     op.create_table(
         "rec_assemblies",
         sa.Column("assembly_id", sa.String(64), primary_key=True),
@@ -180,7 +185,7 @@ def _v1(op) -> None:
     )
 
 
-def _v2(op) -> None:
+def _v2(op: Operations) -> None:
     """Move to the shared outbox: what ``rec_outbox`` has not published yet goes into
     ``event_outbox`` (oldest first, so the relay keeps the order), then ``rec_outbox`` goes.
 
@@ -190,7 +195,7 @@ def _v2(op) -> None:
     same event. Rows go over in batches so a large backlog does not sit in memory at once.
     """
     conn = op.get_bind()
-    common_outbox.create_tables(conn)
+    common_outbox.event_outbox.create(conn, checkfirst=True)
     old = sa.table("rec_outbox", sa.column("id", sa.Integer), sa.column("event_id", sa.String),
                    sa.column("envelope", sa.LargeBinary),
                    sa.column("created_at", sa.DateTime(timezone=True)),
@@ -215,7 +220,7 @@ def _v2(op) -> None:
     op.drop_table("rec_outbox")
 
 
-def _v3(op) -> None:
+def _v3(op: Operations) -> None:
     op.create_table(
         "rec_released_reports",
         sa.Column("assembly_id", sa.String(64), primary_key=True),
@@ -229,16 +234,60 @@ def _v3(op) -> None:
     )
 
 
-def _v4(op) -> None:
+def _v4(op: Operations) -> None:
     """The evaluation: facts from the other services and anonymous questionnaires. The
-    tables are created from their definitions in models.py, which is what they are at this
-    version; a later change to one of them gets a migration of its own."""
-    from services.recommendations import models
-    conn = op.get_bind()
-    for table in (models.evaluation_facts, models.questionnaires,
-                  models.questionnaire_respondents, models.respondent_codes,
-                  models.answer_tallies, models.answer_comments):
-        table.create(conn)
+    anonymous tables are WITHOUT ROWID on SQLite, so not even the storage order follows the
+    answering order."""
+    op.create_table(
+        "rec_evaluation_facts",
+        sa.Column("assembly_id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(32), primary_key=True),
+        sa.Column("data", sa.JSON, nullable=False),
+        _ts("updated_at"),
+    )
+    op.create_table(
+        "rec_questionnaires",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("assembly_id", sa.String(64), nullable=False, index=True),
+        sa.Column("audience", sa.String(16), nullable=False),
+        sa.Column("stage", sa.String(16), nullable=False),
+        sa.Column("session_id", sa.String(64), nullable=True),
+        sa.Column("title", sa.JSON, nullable=False),
+        sa.Column("questions", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("responses", sa.Integer, nullable=False),
+        sa.Column("hmac_key", sa.LargeBinary, nullable=True),
+        _ts("created_at"),
+        _ts("closed_at", nullable=True),
+    )
+    op.create_table(
+        "rec_questionnaire_respondents",
+        sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+        sa.Column("respondent_key", sa.String(64), primary_key=True),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "rec_respondent_codes",
+        sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+        sa.Column("code_hash", sa.String(64), primary_key=True),
+        sa.Column("used", sa.Boolean, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "rec_answer_tallies",
+        sa.Column("questionnaire_id", sa.String(36), primary_key=True),
+        sa.Column("question_id", sa.String(64), primary_key=True),
+        sa.Column("option", sa.String(64), primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "rec_answer_comments",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("questionnaire_id", sa.String(36), nullable=False, index=True),
+        sa.Column("question_id", sa.String(64), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sqlite_with_rowid=False,
+    )
 
 
 MIGRATIONS = [

@@ -1,4 +1,5 @@
-"""The recommendations service's tables, for queries (migrations.py creates them).
+"""The recommendations service's tables: the one source of its schema (migrations.py is the
+frozen history that builds it; tests/common/test_schema_drift.py checks they agree).
 
 Ballots are kept apart from who has voted: ``round_voters`` says which members have voted
 in a round (to refuse a second vote), ``ballots`` holds the levels keyed by an HMAC of the
@@ -7,12 +8,14 @@ time column, so the two cannot be joined by time either.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column:
+def _ts(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

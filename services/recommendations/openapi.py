@@ -2,6 +2,8 @@
 route; tests/fuzz/ fuzzes every operation from it with schemathesis)."""
 from __future__ import annotations
 
+from typing import Any
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 OPERATORS = ["facilitator", "administration"]
 FAC, ADM = ["facilitator"], ["administration"]
@@ -13,14 +15,14 @@ REFUSALS = {
     "409": "Conflicts with the current state (names the field)",
     "422": "A value outside its choices (names the field)",
 }
-S, I, B, N = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
+S, INT, B, N = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
 DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 LANG = {"lang": {"type": "string", "enum": ["da", "en"]}}
 CHANGES = ("400", "404", "409", "422")
 
 
-def _obj(required: tuple = (), **props) -> dict:
+def _obj(required: tuple[str, ...] = (), **props: Any) -> dict[str, Any]:
     out: dict = {"type": "object", "properties": props}
     if required:
         out["required"] = list(required)
@@ -42,7 +44,7 @@ def _op(summary: str, roles: list[str] | None, *, params: tuple = (), query: dic
         op["security"] = [{"bearer": []}]
         op["description"] = f"Roles: {', '.join(roles)}."
     parameters = [{"name": p, "in": "path", "required": True,
-                   "schema": I if p == "version" else S} for p in params]
+                   "schema": INT if p == "version" else S} for p in params]
     parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
                    for name, schema in (query or {}).items()]
     if parameters:
@@ -54,9 +56,10 @@ def _op(summary: str, roles: list[str] | None, *, params: tuple = (), query: dic
 
 
 LABELS = _obj(("da", "en"), da=S, en=S)
-DRAFT = dict(title={"type": "string", "maxLength": 300}, text={"type": "string", "maxLength":
-             20_000}, rationale={"type": "string", "maxLength": 20_000},
-             theme={"type": "string", "maxLength": 200}, values={"type": "array", "items": S})
+DRAFT: dict[str, Any] = dict(
+    title={"type": "string", "maxLength": 300}, text={"type": "string", "maxLength": 20_000},
+    rationale={"type": "string", "maxLength": 20_000},
+    theme={"type": "string", "maxLength": 200}, values={"type": "array", "items": S})
 SCALE = {"type": "array", "minItems": 2, "items": _obj(
     ("key", "label"), key={"type": "string", "maxLength": 40}, label=LABELS, support=B,
     abstain=B)}
@@ -99,7 +102,7 @@ def document() -> dict:
         "/recommendations/{rec_id}/amendments": {"post": _op(
             "Propose an amendment", FAC, params=r, ok="201", errors=CHANGES,
             body=_obj(("changes",), changes=_obj(**DRAFT), rationale=S, proposed_by=S,
-                      base_version=I))},
+                      base_version=INT))},
         "/amendments/{amendment_id}/accept": {"post": _op(
             "Accept an amendment as a new version", FAC, params=("amendment_id",),
             errors=("404", "409"))},

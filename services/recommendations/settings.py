@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from services.common.service import ServiceContext
 from services.common.settings import ServiceSettings, setting
 
 
@@ -24,3 +26,8 @@ class Settings(ServiceSettings):
         5, "Smallest count an evaluation report shows: a smaller non-zero cell (a feature "
            "value with fewer members, a questionnaire with fewer answers) is suppressed so no "
            "one can be recognised from it.", minimum=1)
+
+
+def settings_of(ctx: ServiceContext) -> Settings:
+    """The service's own settings in a context ``app.build`` made."""
+    return cast(Settings, ctx.settings)

@@ -8,7 +8,7 @@ are not.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,28 +16,29 @@ import sqlalchemy as sa
 from services.recommendations import models as m
 from services.recommendations import scale as scales
 from services.recommendations.disclosure import suppress
+from services.recommendations.queries import Row
 
 # An interim answer does not stop the clock: the body committed to a formal answer.
 FINAL_ANSWERS = ("accepted", "partly_accepted", "rejected")
 
 
-def _iso(d) -> str | None:
+def _iso(d: date | datetime | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def minority_statements(conn, rec_id: str) -> list[dict]:
+def minority_statements(conn: sa.Connection, rec_id: str) -> list[dict[str, Any]]:
     return [{"id": s.id, "text": s.text, "supporters": s.supporters, "round_id": s.round_id}
             for s in conn.execute(sa.select(m.minority_statements)
                                   .where(m.minority_statements.c.recommendation_id == rec_id)
                                   .order_by(m.minority_statements.c.created_at))]
 
 
-def _version(conn, rec_id: str, version: int):
+def _version(conn: sa.Connection, rec_id: str, version: int) -> Row | None:
     return conn.execute(sa.select(m.versions).where(m.versions.c.recommendation_id == rec_id,
                                                     m.versions.c.version == version)).first()
 
 
-def _last_closed_round(conn, rec):
+def _last_closed_round(conn: sa.Connection, rec: Row) -> Row | None:
     query = sa.select(m.rounds).where(m.rounds.c.recommendation_id == rec.id,
                                       m.rounds.c.status == "closed")
     if rec.adopted_round_id:
@@ -45,10 +46,12 @@ def _last_closed_round(conn, rec):
     return conn.execute(query.order_by(m.rounds.c.number.desc()).limit(1)).first()
 
 
-def recommendation_tracking(conn, rec, assembly, today: date) -> dict[str, Any]:
+def recommendation_tracking(conn: sa.Connection, rec: Row, assembly: Row, today: date
+                            ) -> dict[str, Any]:
     """Everything the public and the administration follow about one recommendation."""
     r = _last_closed_round(conn, rec)
     v = _version(conn, rec.id, r.version if r else rec.current_version)
+    assert v is not None  # a round is on one of the recommendation's versions
     answers = [{"answer": a.answer, "reasons": a.reasons, "answered_on": _iso(a.answered_on),
                 "answered_by": a.answered_by}
                for a in conn.execute(sa.select(m.answers)
@@ -99,19 +102,19 @@ def recommendation_tracking(conn, rec, assembly, today: date) -> dict[str, Any]:
     }
 
 
-def _public_recommendations(conn, assembly_id: str):
+def _public_recommendations(conn: sa.Connection, assembly_id: str) -> list[Row]:
     voted = sa.select(m.rounds.c.recommendation_id).where(m.rounds.c.status == "closed")
-    return conn.execute(sa.select(m.recommendations).where(
+    return list(conn.execute(sa.select(m.recommendations).where(
         m.recommendations.c.assembly_id == assembly_id,
-        m.recommendations.c.id.in_(voted)).order_by(m.recommendations.c.seq)).fetchall()
+        m.recommendations.c.id.in_(voted)).order_by(m.recommendations.c.seq)))
 
 
-def assembly_tracking(conn, assembly, today: date) -> list[dict]:
+def assembly_tracking(conn: sa.Connection, assembly: Row, today: date) -> list[dict[str, Any]]:
     return [recommendation_tracking(conn, rec, assembly, today)
             for rec in _public_recommendations(conn, assembly.assembly_id)]
 
 
-def public_view(conn, assembly, today: date) -> dict[str, Any]:
+def public_view(conn: sa.Connection, assembly: Row, today: date) -> dict[str, Any]:
     return {
         "assembly_id": assembly.assembly_id, "name": assembly.name,
         "threshold": assembly.threshold, "scale": assembly.scale or scales.DEFAULT_SCALE,
@@ -122,7 +125,8 @@ def public_view(conn, assembly, today: date) -> dict[str, Any]:
     }
 
 
-def report_data(conn, assembly, today: date, min_cell: int) -> dict[str, Any]:
+def report_data(conn: sa.Connection, assembly: Row, today: date, min_cell: int
+                ) -> dict[str, Any]:
     """What report plugins get (hookspecs.Report.produce): adopted recommendations with
     their support, the composition against the population and the process."""
     view = public_view(conn, assembly, today)
@@ -161,7 +165,8 @@ def composition_rows(rows: list[dict], min_cell: int) -> list[dict]:
     hidden: dict[int, bool] = {}
     for feature in totals:
         index = [i for i, r in enumerate(rows) if r["feature"] == feature]
-        hidden.update(zip(index, suppress([rows[i]["panel_count"] for i in index], min_cell)))
+        hidden.update(zip(index, suppress([rows[i]["panel_count"] for i in index], min_cell),
+                          strict=True))
     out = []
     for i, r in enumerate(rows):
         if hidden[i]:

@@ -14,30 +14,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from services.common import auth
+from services.common.service import current_context
 from services.common.web import ApiError, json_body
+from services.recommendations import inputs, queries, tracking
 from services.recommendations import models as m
-from services.recommendations import tracking
-from services.recommendations.api import (
-    LANGUAGES,
-    OPERATORS,
-    a_share,
-    assembly_row,
-    bilingual,
-    change,
-    check_shares_add_up,
-    ctx,
-    language,
-    log_change,
-    now,
-    today,
-)
+from services.recommendations.inputs import LANGUAGES, a_language, language
+from services.recommendations.roles import FACILITATOR, OPERATORS
+from services.recommendations.settings import settings_of
+from services.recommendations.views.shared import TEMPLATES, change, log_change, now, today
 
-bp = Blueprint("public", __name__, template_folder="templates")
+blueprint = Blueprint("public", __name__, template_folder=TEMPLATES)
 
 
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "da": {
         "title": "Anbefalinger og svar", "intro": "Her kan du følge borgernes anbefalinger, "
         "hvor stor opbakning de fik, hvad politikerne har svaret, og hvor langt de er med at "
@@ -97,18 +89,10 @@ TEXT = {
 }
 
 
-def _public_assembly(conn, assembly_id: str):
-    return assembly_row(conn, assembly_id)
-
-
-def released_report(conn, assembly_id: str, *, external: bool = False) -> dict | None:
+def released_report(conn: sa.Connection, assembly_id: str, *, external: bool = False
+                    ) -> dict[str, Any] | None:
     """The released final report's files and public addresses, or None before release."""
-    rows = conn.execute(sa.select(m.released_reports.c.lang, m.released_reports.c.name,
-                                  m.released_reports.c.media_type,
-                                  m.released_reports.c.released_at)
-                        .where(m.released_reports.c.assembly_id == assembly_id)
-                        .order_by(m.released_reports.c.lang, m.released_reports.c.name)
-                        ).fetchall()
+    rows = queries.released_reports(conn, assembly_id)
     if not rows:
         return None
     return {"released_on": rows[0].released_at.date().isoformat(),
@@ -124,11 +108,11 @@ def _format(media_type: str) -> str:
     return {"application/pdf": "PDF", "text/html": "HTML"}.get(kind, kind)
 
 
-@bp.get("/public/assemblies/<assembly_id>")
-def transparency_page(assembly_id):
+@blueprint.get("/public/assemblies/<assembly_id>")
+def transparency_page(assembly_id: str) -> str:
     lang = language()
-    with ctx().engine.connect() as conn:
-        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+    with current_context().engine.connect() as conn:
+        view = tracking.public_view(conn, queries.assembly_row(conn, assembly_id), today())
         report = released_report(conn, assembly_id)
     other = "en" if lang == "da" else "da"
     return render_template("transparency.html", view=view, lang=lang, t=TEXT[lang],
@@ -141,10 +125,10 @@ def transparency_page(assembly_id):
                                                   assembly_id=assembly_id, lang=lang))
 
 
-@bp.get("/public/assemblies/<assembly_id>/open-data.json")
-def open_data_json(assembly_id):
-    with ctx().engine.connect() as conn:
-        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+@blueprint.get("/public/assemblies/<assembly_id>/open-data.json")
+def open_data_json(assembly_id: str) -> Response:
+    with current_context().engine.connect() as conn:
+        view = tracking.public_view(conn, queries.assembly_row(conn, assembly_id), today())
         view["final_report"] = released_report(conn, assembly_id, external=True)
     return Response(json.dumps(view, ensure_ascii=False, indent=1),
                     mimetype="application/json",
@@ -152,7 +136,7 @@ def open_data_json(assembly_id):
                              **_report_links(view["final_report"])})
 
 
-def _report_links(report: dict | None) -> dict[str, str]:
+def _report_links(report: dict[str, Any] | None) -> dict[str, str]:
     """An HTTP Link header to the released report's files (RFC 8288), so that the CSV, which
     has no place for it, links to the report too."""
     if not report:
@@ -169,11 +153,11 @@ CSV_TAIL = ["minority_statements", "answer", "answered_on", "answered_by", "answ
             "responsible_committee", "implementation_updated_on"]
 
 
-@bp.get("/public/assemblies/<assembly_id>/open-data.csv")
-def open_data_csv(assembly_id):
+@blueprint.get("/public/assemblies/<assembly_id>/open-data.csv")
+def open_data_csv(assembly_id: str) -> Response:
     """One row per recommendation that was voted on; one column per level of the scale."""
-    with ctx().engine.connect() as conn:
-        view = tracking.public_view(conn, _public_assembly(conn, assembly_id), today())
+    with current_context().engine.connect() as conn:
+        view = tracking.public_view(conn, queries.assembly_row(conn, assembly_id), today())
         report = released_report(conn, assembly_id, external=True)
     levels = [lv["key"] for lv in view["scale"]]
     out = io.StringIO()
@@ -202,64 +186,13 @@ def open_data_csv(assembly_id):
 # --- the final report -----------------------------------------------------------------------
 
 
-def check_report_input(data: dict) -> dict:
-    """The report input: title, composition rows, experts heard, a process summary.
-
-    ``composition`` is one row per feature and category: ``population_share`` is the
-    category's share of the population (0..1), ``panel_count`` the members of the panel in
-    it; the shares of one feature must add up to 1 (±0.02)."""
-    out: dict[str, Any] = {}
-    if "title" in data:
-        out["title"] = bilingual(data["title"], "title", required=True)
-    rows = data.get("composition", [])
-    if not isinstance(rows, list):
-        raise ApiError("composition", "must be a list of rows")
-    checked, sums, seen = [], {}, set()
-    for i, row in enumerate(rows):
-        where = f"composition[{i}]"
-        if not isinstance(row, dict):
-            raise ApiError(where, "must be an object")
-        for key in ("feature", "category"):
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise ApiError(f"{where}.{key}", "is required")
-        if (row["feature"], row["category"]) in seen:
-            raise ApiError(where, f"{row['feature']}/{row['category']} appears twice")
-        seen.add((row["feature"], row["category"]))
-        share = a_share(row.get("population_share"), f"{where}.population_share")
-        count = row.get("panel_count")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ApiError(f"{where}.panel_count", "must be a whole number of at least 0")
-        sums[row["feature"]] = sums.get(row["feature"], 0) + share
-        checked.append({"feature": row["feature"], "category": row["category"],
-                        "feature_label": bilingual(row.get("feature_label"),
-                                                 f"{where}.feature_label"),
-                        "label": bilingual(row.get("label"), f"{where}.label"),
-                        "population_share": share, "panel_count": count})
-    for feature, total in sums.items():
-        check_shares_add_up(total, "composition", repr(feature))
-    out["composition"] = checked
-    experts = data.get("experts_heard", [])
-    if not isinstance(experts, list):
-        raise ApiError("experts_heard", "must be a list")
-    out["experts_heard"] = []
-    for i, e in enumerate(experts):
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not e["name"].strip():
-            raise ApiError(f"experts_heard[{i}].name", "is required")
-        out["experts_heard"].append({"name": e["name"].strip(),
-                                     "role": bilingual(e.get("role"), f"experts_heard[{i}].role")})
-    if "process_summary" in data:
-        out["process_summary"] = bilingual(data["process_summary"], "process_summary",
-                                         required=True)
-    return out
-
-
-@bp.put("/assemblies/<assembly_id>/report-input")
-@auth.require("facilitator")
-def set_report_input(assembly_id):
+@blueprint.put("/assemblies/<assembly_id>/report-input")
+@auth.require(*FACILITATOR)
+def set_report_input(assembly_id: str) -> Response:
     data = json_body()
-    checked = check_report_input(data)
+    checked = inputs.report_input(data)
     with change() as conn:
-        assembly_row(conn, assembly_id)
+        queries.assembly_row(conn, assembly_id)
         conn.execute(m.assemblies.update().where(m.assemblies.c.assembly_id == assembly_id)
                      .values(report_input=checked))
         log_change(conn, "report.input", f"assembly:{assembly_id}",
@@ -268,20 +201,20 @@ def set_report_input(assembly_id):
     return jsonify(checked)
 
 
-def _artifacts(assembly_id: str, lang: str):
-    with ctx().engine.connect() as conn:
-        data = tracking.report_data(conn, assembly_row(conn, assembly_id), today(),
-                                   ctx().settings.min_cell_size)
+def _artifacts(assembly_id: str, lang: str) -> list[tuple[str, Any]]:
+    with current_context().engine.connect() as conn:
+        data = tracking.report_data(conn, queries.assembly_row(conn, assembly_id), today(),
+                                    settings_of(current_context()).min_cell_size)
     found = []
-    for name, report in ctx().plugins.reports("final").items():
+    for name, report in current_context().plugins.reports("final").items():
         for artifact in report.produce(data, lang):
             found.append((name, artifact))
     return found
 
 
-@bp.get("/assemblies/<assembly_id>/reports")
+@blueprint.get("/assemblies/<assembly_id>/reports")
 @auth.require(*OPERATORS)
-def list_reports(assembly_id):
+def list_reports(assembly_id: str) -> Response:
     lang = language()
     return jsonify(reports=[{"report": name, "name": a.name, "media_type": a.media_type,
                              "size": len(a.content),
@@ -290,24 +223,22 @@ def list_reports(assembly_id):
                             for name, a in _artifacts(assembly_id, lang)])
 
 
-@bp.get("/assemblies/<assembly_id>/reports/<lang>/<name>")
+@blueprint.get("/assemblies/<assembly_id>/reports/<lang>/<name>")
 @auth.require(*OPERATORS)
-def get_report(assembly_id, lang, name):
-    if lang not in LANGUAGES:
-        raise ApiError("lang", f"must be one of {', '.join(LANGUAGES)}")
-    for _report, artifact in _artifacts(assembly_id, lang):
+def get_report(assembly_id: str, lang: str, name: str) -> Response:
+    for _report, artifact in _artifacts(assembly_id, a_language(lang)):
         if artifact.name == name:
             return Response(artifact.content, mimetype=artifact.media_type)
     raise ApiError("name", f"no report file {name!r}", 404)
 
 
-@bp.post("/assemblies/<assembly_id>/reports/release")
+@blueprint.post("/assemblies/<assembly_id>/reports/release")
 @auth.require(*OPERATORS)
-def release_report(assembly_id):
+def release_report(assembly_id: str) -> ResponseReturnValue:
     """Release the final report to the public: the report plugins' files in Danish and
     English are produced now and kept as released; releasing again replaces them."""
-    with ctx().engine.connect() as conn:
-        a = assembly_row(conn, assembly_id)
+    with current_context().engine.connect() as conn:
+        a = queries.assembly_row(conn, assembly_id)
         if not a.report_input:
             raise ApiError("report_input", "set the report input (composition, experts, "
                                            "process) before releasing the report", 409)
@@ -320,7 +251,7 @@ def release_report(assembly_id):
     released_at = now()
     actor = auth.current_principal().subject
     with change() as conn:
-        assembly_row(conn, assembly_id)
+        queries.assembly_row(conn, assembly_id)
         rr = m.released_reports
         replaced = conn.scalar(sa.select(sa.func.count()).select_from(rr)
                                .where(rr.c.assembly_id == assembly_id))
@@ -335,13 +266,11 @@ def release_report(assembly_id):
         return jsonify(released_report(conn, assembly_id)), 201
 
 
-@bp.get("/public/assemblies/<assembly_id>/reports/<lang>/<name>")
-def public_report(assembly_id, lang, name):
+@blueprint.get("/public/assemblies/<assembly_id>/reports/<lang>/<name>")
+def public_report(assembly_id: str, lang: str, name: str) -> Response:
     """A released report file; nothing is public before the release."""
-    rr = m.released_reports
-    with ctx().engine.connect() as conn:
-        row = conn.execute(sa.select(rr.c.media_type, rr.c.content).where(
-            rr.c.assembly_id == assembly_id, rr.c.lang == lang, rr.c.name == name)).first()
+    with current_context().engine.connect() as conn:
+        row = queries.released_report_file(conn, assembly_id, lang, name)
     if row is None:
         raise ApiError("name", f"no released report file {name!r} in {lang!r}", 404)
     return Response(row.content, mimetype=row.media_type,
