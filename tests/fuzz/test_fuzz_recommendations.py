@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import pytest
 from fuzzing import fuzz_operation, load, operation_ids
-from rec_helpers import ASSEMBLY, MEMBERS, Clock, InProcessBus, PanelDrawn, Service, Settings, draft
+from recommendations_support import (
+    ASSEMBLY,
+    MEMBERS,
+    Clock,
+    InProcessBus,
+    PanelDrawn,
+    Service,
+    Settings,
+    draft,
+)
 
 from services.recommendations.openapi import document
 

@@ -40,7 +40,7 @@ def test_sessions_composition_refuses_a_member_that_is_not_an_object():
 
 
 def test_recommendations_milestone_done_refuses_a_body_that_is_not_an_object(tmp_path):
-    from rec_helpers import Clock, InProcessBus, Service, Settings
+    from recommendations_support import Clock, InProcessBus, Service, Settings
     svc = Service(Settings.from_env({}, data_dir=str(tmp_path)), InProcessBus(), Clock()).start()
     for payload in ("true", "[1]", "3"):
         r = svc.client.post("/milestones/x/done", data=payload, content_type="application/json",
@@ -50,7 +50,7 @@ def test_recommendations_milestone_done_refuses_a_body_that_is_not_an_object(tmp
 
 
 def test_a_huge_number_of_supporters_is_refused_not_a_crash(tmp_path):
-    from rec_helpers import Clock, InProcessBus, Service, Settings, draft
+    from recommendations_support import Clock, InProcessBus, Service, Settings, draft
     svc = Service(Settings.from_env({}, data_dir=str(tmp_path)), InProcessBus(), Clock()).start()
     rec_id = draft(svc)["id"]
     r = svc.call("post", f"/recommendations/{rec_id}/minority-statements",

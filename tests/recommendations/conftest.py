@@ -1,29 +1,28 @@
-"""Fixtures of the recommendations tests (helpers are in rec_helpers.py)."""
+"""Fixtures of the recommendations tests (helpers are in recommendations_support.py)."""
 from __future__ import annotations
 
 import pytest
-from rec_helpers import MEMBERS, Clock, InProcessBus, PanelDrawn, Service, Settings
+from recommendations_support import MEMBERS, Clock, InProcessBus, PanelDrawn, Service, Settings
 
 
 @pytest.fixture
-def make_service(tmp_path):
+def make_recommendations(tmp_path):
     started = []
 
     def make(bus=None, clock=None, database_url=""):
         settings = Settings.from_env({}, data_dir=str(tmp_path), database_url=database_url)
-        svc = Service(settings, bus or InProcessBus(), clock or Clock()).start()
-        started.append(svc)
-        return svc
+        service = Service(settings, bus or InProcessBus(), clock or Clock()).start()
+        started.append(service)
+        return service
 
     make.started = started
     yield make
-    for svc in started:
-        svc.stop()
+    for service in started:
+        service.stop()
 
 
 @pytest.fixture
-def svc(make_service):
-    s = make_service()
+def recommendations(make_recommendations):
+    s = make_recommendations()
     s.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
     return s
-

@@ -3,7 +3,7 @@ small cells suppressed, process, experience and impact, and the reports through 
 from datetime import date
 
 import pytest
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes
+from recommendations_support import ASSEMBLY, MEMBERS, adopt, codes
 
 from services.common import events
 from services.common.hookspecs import ReportSection, hookimpl
@@ -59,18 +59,20 @@ def test_suppression_hides_small_cells_and_a_lone_one_s_complement():
     assert suppress([4], 5) == [True]
 
 
-def test_evaluation_joins_the_services_facts(svc):
-    svc.publish(FUNNEL)
-    svc.publish(DistributionComputed(run_id="r1", algorithm="leximin", min_probability=0.05,
-                                     gini=0.12, geometric_mean=0.07, share_below_k_over_n=0.3,
-                                     pool_size=100, seats=8, lottery_size=1000,
-                                     lottery_sha256="ab" * 32))
-    svc.publish(PROCESS)
-    svc.publish(SessionHeld(session_id="s1", hours=6.5, present=7, seated=8))
-    r = svc.call("put", f"/assemblies/{ASSEMBLY}/evaluation/population-targets",
-                 population_targets={"education": {"short": 0.6, "long": 0.4}})
+def test_evaluation_joins_the_services_facts(recommendations):
+    recommendations.publish(FUNNEL)
+    recommendations.publish(DistributionComputed(run_id="r1", algorithm="leximin",
+                                                 min_probability=0.05,
+                                                 gini=0.12, geometric_mean=0.07,
+                                                 share_below_k_over_n=0.3,
+                                                 pool_size=100, seats=8, lottery_size=1000,
+                                                 lottery_sha256="ab" * 32))
+    recommendations.publish(PROCESS)
+    recommendations.publish(SessionHeld(session_id="s1", hours=6.5, present=7, seated=8))
+    r = recommendations.call("put", f"/assemblies/{ASSEMBLY}/evaluation/population-targets",
+                             population_targets={"education": {"short": 0.6, "long": 0.4}})
     assert r.status_code == 200, r.json
-    data = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
+    data = recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
     assert data["min_cell"] == 5
     sex = _feature(data, "sex")
     f = next(row for row in sex["rows"] if row["value"] == "f")
@@ -100,20 +102,20 @@ def test_evaluation_joins_the_services_facts(svc):
     assert p["guests"][0]["name"] == "Prof. Hansen"
 
 
-def test_an_older_snapshot_does_not_replace_a_newer_one(svc):
+def test_an_older_snapshot_does_not_replace_a_newer_one(recommendations):
     newer = events.new_event(PROCESS, assembly_id=ASSEMBLY, region="test", producer="test")
     older = events.new_event(ProcessSummarised(seats=8, withdrawals=5), assembly_id=ASSEMBLY,
                              region="test", producer="test")
     older.occurred_at.FromSeconds(newer.occurred_at.seconds - 60)
     for envelope in (newer, older):
-        svc.bus.publish(envelope)
-    while svc.consumer.poll_once(0.01):
+        recommendations.bus.publish(envelope)
+    while recommendations.consumer.poll_once(0.01):
         pass
-    data = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
+    data = recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
     assert data["process"]["withdrawals"] == 1
 
 
-def test_bad_population_targets_are_refused(svc):
+def test_bad_population_targets_are_refused(recommendations):
     for body, field in [({}, "population_targets"),
                         ({"population_targets": {"education": {"a": 0.5, "b": 0.2}}},
                          "population_targets.education"),
@@ -121,36 +123,38 @@ def test_bad_population_targets_are_refused(svc):
                          "population_targets.education.a"),
                         ({"population_targets": {"education": []}},
                          "population_targets.education")]:
-        r = svc.call("put", f"/assemblies/{ASSEMBLY}/evaluation/population-targets", **body)
+        r = recommendations.call("put", f"/assemblies/{ASSEMBLY}/evaluation/population-targets",
+                                 **body)
         assert r.status_code == 400 and r.json["field"] == field, r.json
-    assert svc.call("get", "/assemblies/nope/evaluation").status_code == 404
+    assert recommendations.call("get", "/assemblies/nope/evaluation").status_code == 404
 
 
-def _handover(svc):
-    r = svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
-                 receiving_body="Regionsrådet", body_kind="regional_council",
-                 handed_over_on="2025-03-01", answer_deadline="2025-06-01")
+def _handover(recommendations):
+    r = recommendations.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+                             receiving_body="Regionsrådet", body_kind="regional_council",
+                             handed_over_on="2025-03-01", answer_deadline="2025-06-01")
     assert r.status_code == 200, r.json
 
 
-def test_impact_a_year_on_and_answers_on_time(svc):
-    rec_id, _ = adopt(svc)
-    _handover(svc)
-    svc.clock.today = date(2025, 7, 1)
-    svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
-             answer="partly_accepted", reasons="Delvist", answered_on="2025-06-15")
-    svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
-             status="in_progress", percent=30)
-    data = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
+def test_impact_a_year_on_and_answers_on_time(recommendations):
+    rec_id, _ = adopt(recommendations)
+    _handover(recommendations)
+    recommendations.clock.today = date(2025, 7, 1)
+    recommendations.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+                         answer="partly_accepted", reasons="Delvist", answered_on="2025-06-15")
+    recommendations.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+                         status="in_progress", percent=30)
+    data = recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json
     assert data["process"]["answers"] == {"on_time": 0, "late": 1, "not_yet": 0,
                                           "deadline": "2025-06-01"}
     impact = data["impact"]
     assert not impact["final"] and impact["as_of"] == "2025-07-01"
     assert impact["answers"] == {"partly_accepted": 1}
-    svc.clock.today = date(2026, 6, 1)  # a later update does not count for the year-on view
-    svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
-             status="done", percent=100)
-    impact = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json["impact"]
+    # A later update does not count for the year-on view.
+    recommendations.clock.today = date(2026, 6, 1)
+    recommendations.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+                         status="done", percent=100)
+    impact = recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json["impact"]
     assert impact["final"] and impact["as_of"] == "2026-03-01"
     assert impact["implementation"] == {"in_progress": 1}
     assert impact["recommendations"][0]["percent"] == 30
@@ -166,69 +170,74 @@ class RegionSection:
                               public=False)]
 
 
-def _full_assembly(svc):
-    svc.publish(FUNNEL)
-    svc.publish(PROCESS)
-    q = svc.call("post", f"/assemblies/{ASSEMBLY}/questionnaires", audience="member",
-                 stage="final").json
-    member_codes = codes(svc)
+def _full_assembly(recommendations):
+    recommendations.publish(FUNNEL)
+    recommendations.publish(PROCESS)
+    q = recommendations.call("post", f"/assemblies/{ASSEMBLY}/questionnaires", audience="member",
+                             stage="final").json
+    member_codes = codes(recommendations)
     for n, member in enumerate(MEMBERS[:6]):
-        r = svc.client.post(f"/public/questionnaires/{q['questionnaire_id']}/responses",
-                            json={"member_code": member_codes[member],
-                                  "answers": {"heard": str(3 + n % 3),
-                                              "comment": f"Personlig kommentar {n}"}})
+        r = recommendations.client.post(f"/public/questionnaires/{q['questionnaire_id']}/responses",
+                                        json={"member_code": member_codes[member],
+                                              "answers": {"heard": str(3 + n % 3),
+                                                          "comment": f"Personlig kommentar {n}"}})
         assert r.status_code == 201
 
 
-def test_reports_render_every_plugin_s_sections_public_and_internal(svc):
-    svc.ctx.plugins.pm.register(RegionSection(), name="region")
-    _full_assembly(svc)
-    listing = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation/reports/da").json["reports"]
+def test_reports_render_every_plugin_s_sections_public_and_internal(recommendations):
+    recommendations.ctx.plugins.pm.register(RegionSection(), name="region")
+    _full_assembly(recommendations)
+    listing = recommendations.call("get",
+                                   f"/assemblies/{ASSEMBLY}/evaluation/reports/da").json["reports"]
     names = {f["name"] for f in listing}
     stem = f"{ASSEMBLY}-evaluation-internal-da"
     assert {f"{stem}.html", f"{stem}.pdf", f"{stem}-representativeness-sex.svg",
             f"{stem}-representativeness-sex.png"} <= names
-    internal = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.html")
+    internal = recommendations.call("get",
+                                    f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.html")
     html = internal.get_data(as_text=True)
     order = [html.index(f'id="{key}"') for key in ("representativeness", "region_budget",
                                                    "process", "experience", "impact",
                                                    "region_internal")]
     assert order == sorted(order)
     assert "Personlig kommentar 3" in html and "<svg" in html and "&lt; 5" in html
-    pdf = svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.pdf")
+    pdf = recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.pdf")
     assert pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
 
-    index = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=en")
+    index = recommendations.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=en")
     assert index.status_code == 200
     public_html_name = f"{ASSEMBLY}-evaluation-public-en.html"
     assert public_html_name in index.get_data(as_text=True)
-    public = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/en/{public_html_name}")
+    public = recommendations.client.get(
+        f"/public/assemblies/{ASSEMBLY}/evaluation/en/{public_html_name}")
     text = public.get_data(as_text=True)
     assert public.status_code == 200 and "Representativeness" in text
     assert "Regionens budget" in text
     assert "Personlig kommentar" not in text and "Kun internt" not in text
     assert "6 responses from members" in text
     # the operators' files are not public
-    r = svc.client.get(f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.html")
+    r = recommendations.client.get(f"/assemblies/{ASSEMBLY}/evaluation/reports/da/{stem}.html")
     assert r.status_code == 401
-    page = svc.client.get(f"/public/assemblies/{ASSEMBLY}?lang=en").get_data(as_text=True)
+    page = recommendations.client.get(f"/public/assemblies/{ASSEMBLY}?lang=en").get_data(
+        as_text=True)
     assert f"/public/assemblies/{ASSEMBLY}/evaluation?lang=en" in page
-    assert svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=fr").status_code == 400
-    missing = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/en/nothing.pdf")
+    assert recommendations.client.get(
+        f"/public/assemblies/{ASSEMBLY}/evaluation?lang=fr").status_code == 400
+    missing = recommendations.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/en/nothing.pdf")
     assert missing.status_code == 404 and missing.json["field"] == "name"
 
 
-def test_a_plugin_returning_something_else_is_named(svc):
+def test_a_plugin_returning_something_else_is_named(recommendations):
     class Broken:
         @hookimpl
         def evaluation_report_sections(self, evaluation, language):
             return ["not a section"]
 
-    svc.ctx.plugins.pm.register(Broken(), name="broken")
+    recommendations.ctx.plugins.pm.register(Broken(), name="broken")
     from services.common.plugins import PluginError
     with pytest.raises(PluginError, match="broken"):
-        svc.ctx.plugins.evaluation_sections(
-            svc.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json, "da")
+        recommendations.ctx.plugins.evaluation_sections(
+            recommendations.call("get", f"/assemblies/{ASSEMBLY}/evaluation").json, "da")
 
 
 class CountingSection:
@@ -242,16 +251,17 @@ class CountingSection:
         return []
 
 
-def test_the_files_of_one_report_are_rendered_once_until_the_data_change(svc):
-    svc.ctx.plugins.pm.register(CountingSection(), name="counting")
+def test_the_files_of_one_report_are_rendered_once_until_the_data_change(recommendations):
+    recommendations.ctx.plugins.pm.register(CountingSection(), name="counting")
     CountingSection.calls = 0
-    svc.publish(FUNNEL)
-    index = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=da")
+    recommendations.publish(FUNNEL)
+    index = recommendations.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang=da")
     assert index.status_code == 200
     for name in (f"{ASSEMBLY}-evaluation-public-da.html", f"{ASSEMBLY}-evaluation-public-da.pdf"):
-        assert svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/da/{name}").status_code == 200
+        assert recommendations.client.get(
+            f"/public/assemblies/{ASSEMBLY}/evaluation/da/{name}").status_code == 200
     assert CountingSection.calls == 1
-    svc.publish(PROCESS)  # new data: a new rendering, with the panel in it
-    html = svc.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/da/"
-                          f"{ASSEMBLY}-evaluation-public-da.html").get_data(as_text=True)
+    recommendations.publish(PROCESS)  # new data: a new rendering, with the panel in it
+    html = recommendations.client.get(f"/public/assemblies/{ASSEMBLY}/evaluation/da/"
+                                      f"{ASSEMBLY}-evaluation-public-da.html").get_data(as_text=True)
     assert CountingSection.calls == 2 and "Udtrukne" in html

@@ -1,17 +1,17 @@
 """The members' questionnaire page and the public evaluation report in headless Chromium."""
 import pytest
 import sqlalchemy as sa
-from rec_helpers import ASSEMBLY, codes
+from recommendations_support import ASSEMBLY, codes
 
 from services.recommendations import models as m
 
 
 @pytest.mark.browser
-def test_member_answers_the_questionnaire_by_keyboard_and_mouse(svc, page, live_server):
-    q = svc.call("post", f"/assemblies/{ASSEMBLY}/questionnaires", audience="member",
-                 stage="session", session_id="s1").json
-    code = codes(svc, ["m01"])["m01"]
-    base = live_server(svc.app)
+def test_member_answers_the_questionnaire_by_keyboard_and_mouse(recommendations, page, live_server):
+    q = recommendations.call("post", f"/assemblies/{ASSEMBLY}/questionnaires", audience="member",
+                             stage="session", session_id="s1").json
+    code = codes(recommendations, ["m01"])["m01"]
+    base = live_server(recommendations.app)
     page.goto(f"{base}/public/questionnaires/{q['questionnaire_id']}/form")
     assert page.get_attribute("html", "lang") == "da"
     assert page.text_content("h1").strip() == "Evaluering af samlingen s1"
@@ -29,7 +29,7 @@ def test_member_answers_the_questionnaire_by_keyboard_and_mouse(svc, page, live_
     page.fill("textarea", "Godt med pauser")
     page.click("button[type=submit]")
     assert "Tak for dine svar" in page.text_content("main")
-    with svc.ctx.engine.connect() as conn:
+    with recommendations.ctx.engine.connect() as conn:
         tallies = {(t.question_id, t.option): t.count
                    for t in conn.execute(sa.select(m.answer_tallies))}
     assert tallies == {("understanding", "5"): 1, ("heard", "4"): 1}
@@ -42,9 +42,9 @@ def test_member_answers_the_questionnaire_by_keyboard_and_mouse(svc, page, live_
 
 
 @pytest.mark.browser
-def test_public_evaluation_report_is_reachable_from_the_transparency_page(svc, page,
+def test_public_evaluation_report_is_reachable_from_the_transparency_page(recommendations, page,
                                                                            live_server):
-    base = live_server(svc.app)
+    base = live_server(recommendations.app)
     page.goto(f"{base}/public/assemblies/{ASSEMBLY}?lang=en")
     page.click("#evaluation a")
     assert page.locator("h1").text_content() == "Evaluation"

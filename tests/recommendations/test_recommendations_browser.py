@@ -2,19 +2,19 @@
 from datetime import date
 
 import pytest
-from rec_helpers import ASSEMBLY, adopt
+from recommendations_support import ASSEMBLY, adopt
 
 
 @pytest.mark.browser
-def test_transparency_page_is_accessible(svc, page, live_server):
-    rec_id, _ = adopt(svc, "Flere cykelstier")
-    svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
-             receiving_body="Regionsrådet", body_kind="regional_council",
-             handed_over_on="2025-03-01", answer_deadline="2025-04-01")
-    svc.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
-             status="in_progress", percent=40, responsible_committee="Trafikudvalget")
-    svc.clock.today = date(2025, 5, 1)
-    base = live_server(svc.app)
+def test_transparency_page_is_accessible(recommendations, page, live_server):
+    rec_id, _ = adopt(recommendations, "Flere cykelstier")
+    recommendations.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+                         receiving_body="Regionsrådet", body_kind="regional_council",
+                         handed_over_on="2025-03-01", answer_deadline="2025-04-01")
+    recommendations.call("post", f"/recommendations/{rec_id}/implementation", role="administration",
+                         status="in_progress", percent=40, responsible_committee="Trafikudvalget")
+    recommendations.clock.today = date(2025, 5, 1)
+    base = live_server(recommendations.app)
     page.goto(f"{base}/public/assemblies/{ASSEMBLY}")
     assert page.get_attribute("html", "lang") == "da"
     assert page.locator("h1").count() == 1
@@ -33,5 +33,6 @@ def test_transparency_page_is_accessible(svc, page, live_server):
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
     page.click("text=English")
     assert page.get_attribute("html", "lang") == "en"
-    assert page.locator("table#overview caption").text_content() == "Overview of the recommendations"
+    caption = page.locator("table#overview caption").text_content()
+    assert caption == "Overview of the recommendations"
     assert "In progress" in page.text_content("main")

@@ -8,10 +8,10 @@ def _path(rule) -> str:
     return rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}")
 
 
-def test_openapi_lists_every_route(svc):
-    doc = svc.client.get("/openapi.json").json
+def test_openapi_lists_every_route(recommendations):
+    doc = recommendations.client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    for rule in svc.app.url_map.iter_rules():
+    for rule in recommendations.app.url_map.iter_rules():
         if rule.rule in OPS:
             continue
         path = _path(rule)
@@ -23,10 +23,10 @@ def test_openapi_lists_every_route(svc):
             assert declared == set(rule.arguments), (path, method)
 
 
-def test_openapi_security_matches_the_guards(svc):
+def test_openapi_security_matches_the_guards(recommendations):
     """An operation documented without a token really answers without one (not 401)."""
-    doc = svc.client.get("/openapi.json").json
-    for rule in svc.app.url_map.iter_rules():
+    doc = recommendations.client.get("/openapi.json").json
+    for rule in recommendations.app.url_map.iter_rules():
         if rule.rule in OPS or rule.rule == "/openapi.json":
             continue
         path = _path(rule)
@@ -35,7 +35,7 @@ def test_openapi_security_matches_the_guards(svc):
             url = url.replace(f"<{arg}>", "x")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             op = doc["paths"][path][method.lower()]
-            status = svc.client.open(url, method=method).status_code
+            status = recommendations.client.open(url, method=method).status_code
             if op["security"]:
                 assert status == 401, (path, method, status)
             else:

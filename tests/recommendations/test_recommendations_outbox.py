@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from rec_helpers import ASSEMBLY, MEMBERS, PanelDrawn, Settings, adopt
+from recommendations_support import ASSEMBLY, MEMBERS, PanelDrawn, Settings, adopt
 
 from services.common import events, outbox, storage
 from services.common.bus import InProcessBus
@@ -28,36 +28,36 @@ def _published(bus, event_type):
     return [events.decode(r.value) for r in bus.read_topic(events.topic_for(event_type))]
 
 
-def test_adoption_during_an_outage_is_published_after_a_restart(make_service):
+def test_adoption_during_an_outage_is_published_after_a_restart(make_recommendations):
     bus = FlakyBus()
-    svc = make_service(bus=bus)
-    svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
+    recommendations = make_recommendations(bus=bus)
+    recommendations.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
     bus.up = False
-    rec_id, result = adopt(svc)  # the request succeeds: the change is committed
+    rec_id, result = adopt(recommendations)  # the request succeeds: the change is committed
     assert result["result"]["threshold_met"]
-    assert svc.ctx.outbox.pending() == 1
+    assert recommendations.ctx.outbox.pending() == 1
     assert _published(bus, "recommendation_adopted") == []
-    svc.stop()  # the process goes before the relay could publish
+    recommendations.stop()  # the process goes before the relay could publish
     bus.up = True
-    again = make_service(bus=bus)  # start-up publishes what was left
+    again = make_recommendations(bus=bus)  # start-up publishes what was left
     assert again.ctx.outbox.pending() == 0
     adopted = _published(bus, "recommendation_adopted")
     assert [e.recommendation_adopted.recommendation_id for e in adopted] == [rec_id]
     assert again.ctx.outbox.publish_pending() == 0  # nothing goes out twice
 
 
-def test_a_failed_change_leaves_no_event(svc):
-    rec_id, _ = adopt(svc)
-    svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
-             receiving_body="Regionsrådet", body_kind="regional_council",
-             handed_over_on="2025-03-01")
-    with svc.ctx.engine.connect() as conn:
+def test_a_failed_change_leaves_no_event(recommendations):
+    rec_id, _ = adopt(recommendations)
+    recommendations.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+                         receiving_body="Regionsrådet", body_kind="regional_council",
+                         handed_over_on="2025-03-01")
+    with recommendations.ctx.engine.connect() as conn:
         before = conn.scalar(sa.select(sa.func.count()).select_from(outbox.event_outbox))
-    r = svc.call("post", f"/recommendations/{rec_id}/answers", role="administration",
-                 answer="accepted", reasons="Ja", answered_on="2025-03-01",
-                 answered_by="x" * 201)
+    r = recommendations.call("post", f"/recommendations/{rec_id}/answers", role="administration",
+                             answer="accepted", reasons="Ja", answered_on="2025-03-01",
+                             answered_by="x" * 201)
     assert r.status_code == 400 and r.json["field"] == "answered_by"
-    with svc.ctx.engine.connect() as conn:
+    with recommendations.ctx.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(outbox.event_outbox)) == before
 
 
@@ -68,30 +68,31 @@ def _envelope(n):
                             assembly_id=ASSEMBLY, region="test", producer="recommendations")
 
 
-def test_migration_2_moves_unpublished_events_to_the_shared_outbox(tmp_path, make_service):
+def test_migration_2_moves_unpublished_events_to_the_shared_outbox(tmp_path, make_recommendations):
     """A database of version 1 with a backlog in rec_outbox: after the upgrade the backlog is
     in event_outbox in its order, the published rows are not sent again, and start-up
     publishes the rest."""
-    _check_migration_2(tmp_path, make_service, "")
+    _check_migration_2(tmp_path, make_recommendations, "")
 
 
 @pytest.mark.postgres
-def test_migration_2_on_postgres(tmp_path, make_service, postgres_url):
+def test_migration_2_on_postgres(tmp_path, make_recommendations, postgres_url):
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     name = f"t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        _check_migration_2(tmp_path, make_service, postgres_url.rsplit("/", 1)[0] + f"/{name}")
+        _check_migration_2(tmp_path, make_recommendations, postgres_url.rsplit("/",
+                                                                               1)[0] + f"/{name}")
     finally:
-        for svc in make_service.started:
-            svc.ctx.engine.dispose()
+        for recommendations in make_recommendations.started:
+            recommendations.ctx.engine.dispose()
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def _check_migration_2(tmp_path, make_service, database_url):
+def _check_migration_2(tmp_path, make_recommendations, database_url):
     settings = Settings.from_env({}, data_dir=str(tmp_path), database_url=database_url)
     engine = storage.make_engine(settings.database())
     assert storage.migrate(engine, "recommendations", MIGRATIONS[:1]) == [1]
@@ -112,9 +113,10 @@ def _check_migration_2(tmp_path, make_service, database_url):
 
     bus = FlakyBus()
     bus.up = False  # look at the migrated rows before start-up publishes them
-    svc = make_service(bus=bus, database_url=database_url)
-    with svc.ctx.engine.connect() as conn:
-        assert storage.schema_version(svc.ctx.engine, "recommendations") == len(MIGRATIONS)
+    recommendations = make_recommendations(bus=bus, database_url=database_url)
+    with recommendations.ctx.engine.connect() as conn:
+        assert storage.schema_version(recommendations.ctx.engine,
+                                      "recommendations") == len(MIGRATIONS)
         assert "rec_outbox" not in sa.inspect(conn).get_table_names()
         rows = conn.execute(sa.select(outbox.event_outbox).order_by(outbox.event_outbox.c.id)
                             ).fetchall()
@@ -123,6 +125,6 @@ def _check_migration_2(tmp_path, make_service, database_url):
     assert all(r.published_at is None and r.routing_key is None for r in rows)
     assert [events.decode(r.envelope) for r in rows] == unpublished
     bus.up = True
-    assert svc.ctx.outbox.publish_pending() == 3
+    assert recommendations.ctx.outbox.publish_pending() == 3
     sent = _published(bus, "answer_recorded")
     assert [e.event_id for e in sent] == [e.event_id for e in unpublished]

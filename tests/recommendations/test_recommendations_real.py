@@ -2,7 +2,7 @@
 import uuid
 
 import pytest
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
+from recommendations_support import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 from services.common import audit, events
 from services.common.bus import KafkaBus, KafkaConfig
@@ -10,48 +10,49 @@ from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
 
 
 @pytest.mark.postgres
-def test_drafting_voting_and_answers_on_postgres(make_service, postgres_database):
-    svc = make_service(database_url=postgres_database)
-    assert svc.ctx.engine.dialect.name == "postgresql"
-    svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
-    rec = draft(svc)
-    a = svc.call("post", f"/recommendations/{rec['id']}/amendments",
-                 changes={"text": "Sikre stier"}).json
-    assert svc.call("post", f"/amendments/{a['id']}/accept").json["version"] == 2
-    round_id = voting_round(svc, rec["id"])
-    c = codes(svc)
+def test_drafting_voting_and_answers_on_postgres(make_recommendations, postgres_database):
+    recommendations = make_recommendations(database_url=postgres_database)
+    assert recommendations.ctx.engine.dialect.name == "postgresql"
+    recommendations.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
+    rec = draft(recommendations)
+    a = recommendations.call("post", f"/recommendations/{rec['id']}/amendments",
+                             changes={"text": "Sikre stier"}).json
+    assert recommendations.call("post", f"/amendments/{a['id']}/accept").json["version"] == 2
+    round_id = voting_round(recommendations, rec["id"])
+    c = codes(recommendations)
     for member in MEMBERS:
-        assert vote(svc, round_id, c[member], "support").status_code == 201
-    r = vote(svc, round_id, c["m01"], "support")
+        assert vote(recommendations, round_id, c[member], "support").status_code == 201
+    r = vote(recommendations, round_id, c["m01"], "support")
     assert r.status_code == 409 and r.json["field"] == "member_code"
-    result = svc.call("post", f"/rounds/{round_id}/close").json["result"]
+    result = recommendations.call("post", f"/rounds/{round_id}/close").json["result"]
     assert result["support_share"] == 1.0 and result["threshold_met"]
-    svc.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
-             receiving_body="Regionsrådet", body_kind="regional_council",
-             handed_over_on="2025-03-01")
-    r = svc.call("post", f"/recommendations/{rec['id']}/answers", role="administration",
-                 answer="accepted", reasons="Ja", answered_on="2025-03-01")
+    recommendations.call("put", f"/assemblies/{ASSEMBLY}/handover", role="administration",
+                         receiving_body="Regionsrådet", body_kind="regional_council",
+                         handed_over_on="2025-03-01")
+    r = recommendations.call("post", f"/recommendations/{rec['id']}/answers", role="administration",
+                             answer="accepted", reasons="Ja", answered_on="2025-03-01")
     assert r.status_code == 201 and r.json["answer_deadline"] == "2025-05-30"
-    assert audit.verify_chain(svc.ctx.engine) is None
+    assert audit.verify_chain(recommendations.ctx.engine) is None
 
 
 @pytest.mark.kafka
-def test_recommendation_adopted_goes_through_kafka(make_service, kafka_bootstrap):
+def test_recommendation_adopted_goes_through_kafka(make_recommendations, kafka_bootstrap):
     prefix = f"test{uuid.uuid4().hex[:10]}"
     bus = KafkaBus(KafkaConfig(bootstrap_servers=(kafka_bootstrap,)), prefix=prefix,
                    partitions=1, retry_backoff=0.01)
     try:
         bus.ensure_event_topics(["panel_drawn", "assembly_created", "seat_filled",
                                  "member_withdrew", "session_held"])
-        svc = make_service(bus=bus)
-        svc.bus.publish(events.new_event(PanelDrawn(run_id="r1", member_ids=MEMBERS),
-                                         assembly_id=ASSEMBLY, region="test",
-                                         producer="sortition"), wait=True)
+        recommendations = make_recommendations(bus=bus)
+        recommendations.bus.publish(events.new_event(PanelDrawn(run_id="r1", member_ids=MEMBERS),
+                                                     assembly_id=ASSEMBLY, region="test",
+                                                     producer="sortition"), wait=True)
         for _ in range(30):  # the service's own consumer seats the panel from Kafka
-            svc.consumer.poll_once(1.0)
-            if svc.call("get", f"/assemblies/{ASSEMBLY}").json.get("seated_members") == 8:
+            recommendations.consumer.poll_once(1.0)
+            if recommendations.call("get",
+                                    f"/assemblies/{ASSEMBLY}").json.get("seated_members") == 8:
                 break
-        rec_id, _ = adopt(svc)
+        rec_id, _ = adopt(recommendations)
         records = bus.read_topic(events.topic_for("recommendation_adopted", prefix), timeout=15)
         adopted = [events.decode(r.value) for r in records]
         assert len(adopted) == 1

@@ -1,7 +1,5 @@
 """models.py and migrations.py describe the same schema: the tables the migrations create
 have the columns, types, nullability, keys and indexes that the queries' models assume."""
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -70,16 +68,9 @@ def test_models_match_the_migrations_on_sqlite(tmp_path):
 
 
 @pytest.mark.postgres
-def test_models_match_the_migrations_on_postgres(postgres_url):
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = _migrated(postgres_url.rsplit("/", 1)[0] + f"/{name}")
+def test_models_match_the_migrations_on_postgres(postgres_database):
+    engine = _migrated(postgres_database)
     try:
         assert _differences(engine, models.metadata) == []
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -4,25 +4,26 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from rec_helpers import MEMBERS, codes, draft, voting_round
+from recommendations_support import MEMBERS, codes, draft, voting_round
 
 from services.common import audit
 from services.recommendations import models
 
 
-def _open(svc, present=MEMBERS):
-    rec = draft(svc)
-    round_id = voting_round(svc, rec["id"], present=present)
+def _open(recommendations, present=MEMBERS):
+    rec = draft(recommendations)
+    round_id = voting_round(recommendations, rec["id"], present=present)
     return rec["id"], round_id
 
 
 @pytest.mark.browser
-def test_member_votes_on_the_page_once_and_unknown_codes_are_refused(svc, page, live_server):
-    rec_id, round_id = _open(svc)
-    c = codes(svc, ["m01"])
-    vote_url = svc.call("get", f"/rounds/{round_id}").json["vote_url"]
+def test_member_votes_on_the_page_once_and_unknown_codes_are_refused(recommendations, page,
+                                                                     live_server):
+    rec_id, round_id = _open(recommendations)
+    c = codes(recommendations, ["m01"])
+    vote_url = recommendations.call("get", f"/rounds/{round_id}").json["vote_url"]
     assert vote_url == f"/public/recommendations/{rec_id}/vote"
-    base = live_server(svc.app)
+    base = live_server(recommendations.app)
     page.goto(base + vote_url)
     assert page.get_attribute("html", "lang") == "da"
     assert page.locator("h1").text_content() == "Stem om en anbefaling"
@@ -50,8 +51,8 @@ def test_member_votes_on_the_page_once_and_unknown_codes_are_refused(svc, page, 
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Tak – din stemme er registreret" in page.text_content("main")
-    assert svc.call("get", f"/rounds/{round_id}").json["voted"] == 1
-    with svc.ctx.engine.connect() as conn:
+    assert recommendations.call("get", f"/rounds/{round_id}").json["voted"] == 1
+    with recommendations.ctx.engine.connect() as conn:
         assert conn.scalars(sa.select(models.ballots.c.level)).all() == ["support"]
 
     # A second vote with the same code is refused, clearly, and changes nothing.
@@ -66,7 +67,7 @@ def test_member_votes_on_the_page_once_and_unknown_codes_are_refused(svc, page, 
     assert summary.locator("a").get_attribute("href") == "#member_code"
     assert page.get_attribute("#member_code", "aria-invalid") == "true"
     assert page.input_value("#member_code") == ""  # the code is not echoed back
-    assert svc.call("get", f"/rounds/{round_id}").json["voted"] == 1
+    assert recommendations.call("get", f"/rounds/{round_id}").json["voted"] == 1
 
     # In English, an unknown code is refused.
     page.click("text=English")
@@ -76,12 +77,12 @@ def test_member_votes_on_the_page_once_and_unknown_codes_are_refused(svc, page, 
     page.get_by_role("button", name="Cast vote").click()
     assert "We do not know that member code" in page.text_content("#error-summary")
     assert page.title().startswith("Your vote was not recorded")
-    with svc.ctx.engine.connect() as conn:
+    with recommendations.ctx.engine.connect() as conn:
         assert conn.scalars(sa.select(models.ballots.c.level)).all() == ["support"]
 
 
-def _post(svc, rec_id, **form):
-    return svc.client.post(f"/public/recommendations/{rec_id}/vote", data=form)
+def _post(recommendations, rec_id, **form):
+    return recommendations.client.post(f"/public/recommendations/{rec_id}/vote", data=form)
 
 
 def _errors(response):
@@ -89,26 +90,29 @@ def _errors(response):
     return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li>(.*?)</li>", summary)]
 
 
-def test_the_page_keeps_every_rule_of_the_api(svc):
-    rec_id, round_id = _open(svc, present=MEMBERS[:6])
-    c = codes(svc)
-    r = _post(svc, rec_id)  # nothing given: both fields are named at once
+def test_the_page_keeps_every_rule_of_the_api(recommendations):
+    rec_id, round_id = _open(recommendations, present=MEMBERS[:6])
+    c = codes(recommendations)
+    r = _post(recommendations, rec_id)  # nothing given: both fields are named at once
     assert r.status_code == 400
     assert _errors(r) == ["Skriv din medlemskode.",
                           "Vælg, hvor stor opbakning du giver anbefalingen."]
-    r = _post(svc, rec_id, member_code=c["m07"], level="support", lang="en")  # not present
+    r = _post(recommendations, rec_id, member_code=c["m07"], level="support",
+              lang="en")  # not present
     assert r.status_code == 403 and "not registered as present" in _errors(r)[0]
-    r = _post(svc, rec_id, member_code=c["m01"], level="enthusiastic")  # not on the scale
+    r = _post(recommendations, rec_id, member_code=c["m01"],
+              level="enthusiastic")  # not on the scale
     assert r.status_code == 422
-    r = _post(svc, rec_id, member_code=c["m01"], level="neutral")
+    r = _post(recommendations, rec_id, member_code=c["m01"], level="neutral")
     assert r.status_code == 303 and "recorded=1" in r.headers["Location"]
-    assert _post(svc, rec_id, member_code=c["m01"], level="neutral").status_code == 409
+    assert _post(recommendations, rec_id, member_code=c["m01"], level="neutral").status_code == 409
     # Secret: the audit says who voted, never what.
-    votes = [e for e in audit.entries(svc.ctx.engine) if e.action == "round.vote"]
+    votes = [e for e in audit.entries(recommendations.ctx.engine) if e.action == "round.vote"]
     assert len(votes) == 1 and "level" not in votes[0].detail
-    svc.call("post", f"/rounds/{round_id}/close")
-    r = svc.client.get(f"/public/recommendations/{rec_id}/vote?lang=en")
+    recommendations.call("post", f"/rounds/{round_id}/close")
+    r = recommendations.client.get(f"/public/recommendations/{rec_id}/vote?lang=en")
     assert r.status_code == 409 and "no open vote" in r.data.decode()
-    assert _post(svc, rec_id, member_code=c["m02"], level="neutral").status_code == 409
-    assert svc.client.get("/public/recommendations/nope/vote").status_code == 404
-    assert svc.client.get(f"/public/recommendations/{rec_id}/vote?lang=fr").json["field"] == "lang"
+    assert _post(recommendations, rec_id, member_code=c["m02"], level="neutral").status_code == 409
+    assert recommendations.client.get("/public/recommendations/nope/vote").status_code == 404
+    assert recommendations.client.get(
+        f"/public/recommendations/{rec_id}/vote?lang=fr").json["field"] == "lang"

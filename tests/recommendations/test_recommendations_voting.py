@@ -1,6 +1,6 @@
 """Support votes: who may vote, once, secretly, on the scale; the tally and threshold."""
 import sqlalchemy as sa
-from rec_helpers import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
+from recommendations_support import ASSEMBLY, MEMBERS, adopt, codes, draft, vote, voting_round
 
 from services.common import audit
 from services.contracts.kleroterion.v1.sessions_events_pb2 import MemberWithdrew, SeatFilled
@@ -8,8 +8,8 @@ from services.recommendations import models
 from services.recommendations.scale import DEFAULT_SCALE, tally
 
 
-def _state(svc, round_id):
-    with svc.ctx.engine.connect() as conn:
+def _state(recommendations, round_id):
+    with recommendations.ctx.engine.connect() as conn:
         ballots = conn.execute(sa.select(models.ballots.c.level)
                                .where(models.ballots.c.round_id == round_id)).fetchall()
         voters = conn.execute(sa.select(models.round_voters)
@@ -17,13 +17,13 @@ def _state(svc, round_id):
     return sorted(b.level for b in ballots), len(voters)
 
 
-def test_every_bad_ballot_names_the_field_and_changes_nothing(svc):
-    rec = draft(svc)
+def test_every_bad_ballot_names_the_field_and_changes_nothing(recommendations):
+    rec = draft(recommendations)
     present = MEMBERS[:6]
-    round_id = voting_round(svc, rec["id"], present=present)
-    c = codes(svc)
-    assert vote(svc, round_id, c["m01"], "support").status_code == 201
-    before = _state(svc, round_id)
+    round_id = voting_round(recommendations, rec["id"], present=present)
+    c = codes(recommendations)
+    assert vote(recommendations, round_id, c["m01"], "support").status_code == 201
+    before = _state(recommendations, round_id)
     cases = [
         (c["m02"], "enthusiastic", 422, "level"),           # outside the scale
         (c["m02"], None, 422, "level"),
@@ -33,119 +33,125 @@ def test_every_bad_ballot_names_the_field_and_changes_nothing(svc):
         (c["m07"], "support", 403, "member_code"),          # seated but not present
     ]
     for code, level, status, field in cases:
-        r = vote(svc, round_id, code, level)
+        r = vote(recommendations, round_id, code, level)
         assert (r.status_code, r.json["field"]) == (status, field), (code, level, r.json)
         assert r.json["error"]
-        assert _state(svc, round_id) == before
-    r = svc.client.post("/rounds/nope/ballots", json={"member_code": c["m02"], "level": "support"})
+        assert _state(recommendations, round_id) == before
+    r = recommendations.client.post("/rounds/nope/ballots", json={"member_code": c["m02"],
+                                                                  "level": "support"})
     assert r.status_code == 404 and r.json["field"] == "round_id"
     # A member who withdrew loses the seat and the code.
-    svc.publish(MemberWithdrew(member_id="m03", before_session=3))
-    r = vote(svc, round_id, c["m03"], "support")
+    recommendations.publish(MemberWithdrew(member_id="m03", before_session=3))
+    r = vote(recommendations, round_id, c["m03"], "support")
     assert r.status_code == 401 and r.json["field"] == "member_code"
     # A member of another assembly cannot vote here.
-    assert _state(svc, round_id) == before
+    assert _state(recommendations, round_id) == before
     # Roll call only for seated members.
-    r = svc.call("put", f"/rounds/{round_id}/roll-call", present=["m01", "stranger"])
+    r = recommendations.call("put", f"/rounds/{round_id}/roll-call", present=["m01", "stranger"])
     assert r.status_code == 422 and r.json["field"] == "present[1]"
     # Closed rounds take no votes.
-    svc.call("post", f"/rounds/{round_id}/close")
-    r = vote(svc, round_id, c["m02"], "support")
+    recommendations.call("post", f"/rounds/{round_id}/close")
+    r = vote(recommendations, round_id, c["m02"], "support")
     assert r.status_code == 409 and r.json["field"] == "round_id"
 
 
-def test_substitute_who_fills_a_seat_may_vote(svc):
-    svc.publish(SeatFilled(vacated_by="m08", substitute_id="s01"))
-    rec = draft(svc)
-    r = svc.call("post", f"/recommendations/{rec['id']}/rounds")
+def test_substitute_who_fills_a_seat_may_vote(recommendations):
+    recommendations.publish(SeatFilled(vacated_by="m08", substitute_id="s01"))
+    rec = draft(recommendations)
+    r = recommendations.call("post", f"/recommendations/{rec['id']}/rounds")
     round_id = r.json["id"]
-    assert svc.call("put", f"/rounds/{round_id}/roll-call", present=["m08"]).json["field"] == "present[0]"
-    svc.call("put", f"/rounds/{round_id}/roll-call", present=["s01"])
-    code = codes(svc, ["s01"])["s01"]
-    assert vote(svc, round_id, code, "support").status_code == 201
-    r = svc.call("post", f"/assemblies/{ASSEMBLY}/members/m08/code")
+    assert recommendations.call("put", f"/rounds/{round_id}/roll-call",
+                                present=["m08"]).json["field"] == "present[0]"
+    recommendations.call("put", f"/rounds/{round_id}/roll-call", present=["s01"])
+    code = codes(recommendations, ["s01"])["s01"]
+    assert vote(recommendations, round_id, code, "support").status_code == 201
+    r = recommendations.call("post", f"/assemblies/{ASSEMBLY}/members/m08/code")
     assert r.status_code == 404 and r.json["field"] == "member_id"
 
 
-def test_ballots_are_secret(svc):
-    rec = draft(svc)
-    round_id = voting_round(svc, rec["id"])
-    c = codes(svc)
-    vote(svc, round_id, c["m01"], "opposition")
-    vote(svc, round_id, c["m02"], "full_support")
-    with svc.ctx.engine.connect() as conn:
+def test_ballots_are_secret(recommendations):
+    rec = draft(recommendations)
+    round_id = voting_round(recommendations, rec["id"])
+    c = codes(recommendations)
+    vote(recommendations, round_id, c["m01"], "opposition")
+    vote(recommendations, round_id, c["m02"], "full_support")
+    with recommendations.ctx.engine.connect() as conn:
         rows = conn.execute(sa.select(models.ballots)).fetchall()
         stored = str(rows) + str(conn.execute(sa.select(models.members)).fetchall())
     assert all(row.voter_key not in ("m01", "m02") and len(row.voter_key) == 64 for row in rows)
     for code in c.values():  # codes are kept only as hashes
         assert code not in stored
     # Operators see how many voted, not who voted what; the audit log has no levels.
-    got = svc.call("get", f"/rounds/{round_id}").json
+    got = recommendations.call("get", f"/rounds/{round_id}").json
     assert got["voted"] == 2 and got["result"] is None and "ballots" not in got
-    assert all("level" not in e.detail for e in audit.entries(svc.ctx.engine))
-    svc.call("post", f"/rounds/{round_id}/close")
-    with svc.ctx.engine.connect() as conn:  # the key that linked ballots to members is gone
+    assert all("level" not in e.detail for e in audit.entries(recommendations.ctx.engine))
+    recommendations.call("post", f"/rounds/{round_id}/close")
+    # The key that linked ballots to members is gone.
+    with recommendations.ctx.engine.connect() as conn:
         assert conn.scalar(sa.select(models.rounds.c.hmac_key)) is None
 
 
-def test_threshold_is_met_at_exactly_three_quarters(svc):
-    rec_id, result = adopt(svc, levels=("full_support",) * 4 + ("support",) * 2
+def test_threshold_is_met_at_exactly_three_quarters(recommendations):
+    rec_id, result = adopt(recommendations, levels=("full_support",) * 4 + ("support",) * 2
                            + ("opposition",) * 2)
     res = result["result"]
     assert res["support_share"] == 0.75 and res["threshold_met"] is True
     assert {d["level"]: d["count"] for d in res["distribution"]}["support"] == 2
-    assert svc.call("get", f"/recommendations/{rec_id}").json["status"] == "adopted"
-    rec_id, result = adopt(svc, "Mindre kød", levels=("support",) * 5 + ("neutral",) * 2
+    assert recommendations.call("get", f"/recommendations/{rec_id}").json["status"] == "adopted"
+    rec_id, result = adopt(recommendations, "Mindre kød", levels=("support",) * 5 + ("neutral",) * 2
                            + ("reservations",))
     assert result["result"]["support_share"] == 0.625
     assert result["result"]["threshold_met"] is False
-    rec = svc.call("get", f"/recommendations/{rec_id}").json
+    rec = recommendations.call("get", f"/recommendations/{rec_id}").json
     assert rec["status"] == "draft"  # can be amended and voted on in a new round
-    assert svc.call("post", f"/recommendations/{rec_id}/rounds").json["number"] == 2
+    assert recommendations.call("post", f"/recommendations/{rec_id}/rounds").json["number"] == 2
 
 
 def test_tally_leaves_abstentions_out_of_the_share():
     r = tally(DEFAULT_SCALE, ["support"] * 3 + ["opposition"] + ["abstain"] * 4, 0.75)
-    assert (r["votes"], r["abstentions"], r["support_share"], r["threshold_met"]) == (4, 4, 0.75, True)
+    assert (r["votes"], r["abstentions"], r["support_share"], r["threshold_met"]) == (4, 4, 0.75,
+                                                                                      True)
     r = tally(DEFAULT_SCALE, ["abstain"], 0.75)
     assert r["support_share"] == 0 and r["threshold_met"] is False
     assert tally(DEFAULT_SCALE, ["full_support"] * 2 + ["neutral"], 2 / 3)["threshold_met"]
 
 
-def test_assembly_sets_its_own_scale_and_threshold(svc):
+def test_assembly_sets_its_own_scale_and_threshold(recommendations):
     scale = [{"key": "ja", "label": {"da": "Ja", "en": "Yes"}, "support": True},
              {"key": "nej", "label": {"da": "Nej", "en": "No"}}]
-    r = svc.call("put", f"/assemblies/{ASSEMBLY}", scale=scale, threshold=60)
+    r = recommendations.call("put", f"/assemblies/{ASSEMBLY}", scale=scale, threshold=60)
     assert r.status_code == 200 and r.json["threshold"] == 0.6
-    bad = svc.call("put", f"/assemblies/{ASSEMBLY}", scale=[scale[0], scale[0]])
+    bad = recommendations.call("put", f"/assemblies/{ASSEMBLY}", scale=[scale[0], scale[0]])
     assert bad.status_code == 400 and bad.json["field"] == "scale[1].key"
-    bad = svc.call("put", f"/assemblies/{ASSEMBLY}", threshold=150)
+    bad = recommendations.call("put", f"/assemblies/{ASSEMBLY}", threshold=150)
     assert bad.status_code == 400 and bad.json["field"] == "threshold"
-    assert svc.call("get", f"/assemblies/{ASSEMBLY}").json["threshold"] == 0.6
-    rec_id, result = adopt(svc, levels=("ja",) * 5 + ("nej",) * 3)
+    assert recommendations.call("get", f"/assemblies/{ASSEMBLY}").json["threshold"] == 0.6
+    rec_id, result = adopt(recommendations, levels=("ja",) * 5 + ("nej",) * 3)
     assert result["result"]["support_share"] == 0.625 and result["result"]["threshold_met"]
     assert [lv["key"] for lv in result["scale"]] == ["ja", "nej"]
 
 
-def test_minority_statements_attach_to_a_recommendation(svc):
-    rec_id, result = adopt(svc)
-    r = svc.call("post", f"/recommendations/{rec_id}/minority-statements",
-                 text="Vi mener, at bilisterne glemmes.", supporters=2, round_id=result["id"])
+def test_minority_statements_attach_to_a_recommendation(recommendations):
+    rec_id, result = adopt(recommendations)
+    r = recommendations.call("post", f"/recommendations/{rec_id}/minority-statements",
+                             text="Vi mener, at bilisterne glemmes.", supporters=2,
+                             round_id=result["id"])
     assert r.status_code == 201
-    r = svc.call("post", f"/recommendations/{rec_id}/minority-statements", text="", supporters=2)
+    r = recommendations.call("post", f"/recommendations/{rec_id}/minority-statements", text="",
+                             supporters=2)
     assert r.status_code == 400 and r.json["field"] == "text"
-    got = svc.call("get", f"/recommendations/{rec_id}").json
+    got = recommendations.call("get", f"/recommendations/{rec_id}").json
     assert [s["supporters"] for s in got["minority_statements"]] == [2]
 
 
-def test_adoption_is_published_on_the_bus(svc):
+def test_adoption_is_published_on_the_bus(recommendations):
     seen = []
-    consumer = svc.bus.consumer("t", ["recommendation_adopted"], seen.append)
-    rec_id, result = adopt(svc)
+    consumer = recommendations.bus.consumer("t", ["recommendation_adopted"], seen.append)
+    rec_id, result = adopt(recommendations)
     consumer.poll_once(0.01)
     assert len(seen) == 1
     event = seen[0].recommendation_adopted
     assert (event.recommendation_id, event.title, event.support_share, event.votes) == (
         rec_id, "Flere cykelstier", 0.75, 8)
     assert seen[0].assembly_id == ASSEMBLY
-    assert svc.ctx.outbox.pending() == 0
+    assert recommendations.ctx.outbox.pending() == 0

@@ -67,43 +67,44 @@ class Service:
             pass
 
 
-def draft(svc, title="Flere cykelstier", **extra):
+def draft(recommendations, title="Flere cykelstier", **extra):
     body = {"title": title, "text": f"{title}: tekst", "rationale": "Fordi",
             "theme": "Transport", "values": ["sundhed"], **extra}
-    r = svc.call("post", f"/assemblies/{ASSEMBLY}/recommendations", **body)
+    r = recommendations.call("post", f"/assemblies/{ASSEMBLY}/recommendations", **body)
     assert r.status_code == 201, r.json
     return r.json
 
 
-def voting_round(svc, rec_id, present=MEMBERS, **extra):
-    r = svc.call("post", f"/recommendations/{rec_id}/rounds", **extra)
+def voting_round(recommendations, rec_id, present=MEMBERS, **extra):
+    r = recommendations.call("post", f"/recommendations/{rec_id}/rounds", **extra)
     assert r.status_code == 201, r.json
     round_id = r.json["id"]
-    r = svc.call("put", f"/rounds/{round_id}/roll-call", present=list(present))
+    r = recommendations.call("put", f"/rounds/{round_id}/roll-call", present=list(present))
     assert r.status_code == 200, r.json
     return round_id
 
 
-def codes(svc, members=MEMBERS):
+def codes(recommendations, members=MEMBERS):
     out = {}
     for m in members:
-        r = svc.call("post", f"/assemblies/{ASSEMBLY}/members/{m}/code")
+        r = recommendations.call("post", f"/assemblies/{ASSEMBLY}/members/{m}/code")
         assert r.status_code == 201, r.json
         out[m] = r.json["member_code"]
     return out
 
 
-def vote(svc, round_id, code, level):
-    return svc.client.post(f"/rounds/{round_id}/ballots", json={"member_code": code,
-                                                                "level": level})
+def vote(recommendations, round_id, code, level):
+    return recommendations.client.post(f"/rounds/{round_id}/ballots", json={"member_code": code,
+                                                                            "level": level})
 
 
-def adopt(svc, title="Flere cykelstier", levels=("full_support",) * 6 + ("opposition",) * 2):
-    rec = draft(svc, title)
-    round_id = voting_round(svc, rec["id"])
-    member_codes = codes(svc)
-    for member, level in zip(MEMBERS, levels):
-        assert vote(svc, round_id, member_codes[member], level).status_code == 201
-    r = svc.call("post", f"/rounds/{round_id}/close")
+def adopt(recommendations, title="Flere cykelstier",
+          levels=("full_support",) * 6 + ("opposition",) * 2):
+    rec = draft(recommendations, title)
+    round_id = voting_round(recommendations, rec["id"])
+    member_codes = codes(recommendations)
+    for member, level in zip(MEMBERS, levels, strict=False):
+        assert vote(recommendations, round_id, member_codes[member], level).status_code == 201
+    r = recommendations.call("post", f"/rounds/{round_id}/close")
     assert r.status_code == 200, r.json
     return rec["id"], r.json
