@@ -23,6 +23,9 @@ import pytest
 from kleroterion.plugin import InvitationChannel, PluginHost, Recipient, RegionConfig
 from services.common.settings import ServiceSettings
 
+# A pip build and a second interpreter running the plugin's own tests: several seconds.
+pytestmark = pytest.mark.slow
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "plugins" / "kleroterion-region"
 
