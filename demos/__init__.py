@@ -13,6 +13,7 @@ from __future__ import annotations
 import pathlib
 
 from demos.assembly import run_assembly
+from kleroterion.cli import Subparsers
 
 
 def run(out: pathlib.Path, fmt_name: str = "assembly", *, population: int = 100_000,
@@ -24,7 +25,7 @@ def run(out: pathlib.Path, fmt_name: str = "assembly", *, population: int = 100_
     return 0
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="run a whole assembly on embedded defaults")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/demo"),
                    help="folder for the report, the transparency page and the data")

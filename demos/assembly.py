@@ -16,14 +16,16 @@ import sys
 import time
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from tqdm import tqdm
 
 from demos import population as popmod
-from demos.harness import Services
+from demos.harness import Client, Services
 from demos.plot import plot_shares
+from plugins.channels.letter import LetterChannel
 from services.common import events
 from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1.platform_events_pb2 import AssemblyCreated
@@ -45,14 +47,14 @@ def say(step: str, text: str) -> None:
     sys.stdout.flush()
 
 
-def bar(desc: str, total: int | None = None, unit: str = "it"):
+def bar(desc: str, total: int | None = None, unit: str = "it") -> tqdm:
     return tqdm(total=total, desc=f"  {desc}", unit=unit, file=sys.stderr, leave=False,
                 dynamic_ncols=True, mininterval=0.2)
 
 
 def run_assembly(out: pathlib.Path, *, population: int = 100_000, invitations: int = 5_000,
                  response: float = 0.15, seats: int = 36, fmt_name: str = "assembly",
-                 seed: int = 2025, draw_seed: str | None = None) -> dict:
+                 seed: int = 2025, draw_seed: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     if out.exists():
         shutil.rmtree(out)
@@ -67,8 +69,9 @@ def run_assembly(out: pathlib.Path, *, population: int = 100_000, invitations: i
         svc.close()
 
 
-def _run(svc: Services, out, rng, today, started, n_population, n_invitations, response,
-         seats, fmt_name, draw_seed) -> dict:
+def _run(svc: Services, out: pathlib.Path, rng: np.random.Generator, today: date,
+         started: float, n_population: int, n_invitations: int, response: float, seats: int,
+         fmt_name: str, draw_seed: str | None) -> dict[str, Any]:
     fmt = svc.plugins.format(fmt_name)
     fmt.check_seats(seats)
     say("setup", f"registry, sortition (gRPC on 127.0.0.1:{svc.sortition.port}), sessions and "
@@ -137,16 +140,19 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     sent = registry.post(f"/api/rollouts/{rollout['id']}/send", {"template_id": template}).json
     t = time.perf_counter()
     with bar("channel worker", sent["requested"], "inv") as b:
-        def tick(_consumed, b=b):
+        def tick(_consumed: int, b: tqdm = b) -> None:
             b.n = _delivered(svc)
             b.refresh()
         svc.pump(progress=tick)
     letter_channel = svc.registry.dispatcher.channels["letter"]
+    if not isinstance(letter_channel, LetterChannel):
+        raise RuntimeError(f"letter: the region file's letter channel is a "
+                           f"{type(letter_channel).__name__}, not the letter plugin's")
     batches = []
     while (batch := letter_channel.close_batch()) is not None:
         batches.append(batch)
     deliveries = registry.get(f"/api/rollouts/{rollout['id']}/deliveries").json["deliveries"]
-    by_channel = Counter()
+    by_channel: Counter[tuple[str, str]] = Counter()
     for d in deliveries:
         by_channel[(d["channel"], d["state"])] += d["count"]
     say("invitations", f"dispatched in {time.perf_counter() - t:.1f} s: " + ", ".join(
@@ -166,8 +172,8 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     received: list[tuple[int, str, bool]] = []
     for path in memos:
         xml = path.read_text(encoding="utf-8")
-        cpr = re.search(r"<memo:recipientID>(\d{10})<", xml).group(1)
-        code = re.search(r"code=([A-Z0-9]+)", xml).group(1)
+        cpr = _first_group(r"<memo:recipientID>(\d{10})<", xml, path)
+        code = _first_group(r"code=([A-Z0-9]+)", xml, path)
         received.append((by_cpr[cpr], code, False))
     for b in batches:
         with open(b.csv, encoding="utf-8-sig", newline="") as fh:
@@ -180,7 +186,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     signed = 0
     t = time.perf_counter()
     with bar("sign-ups", int(answers.sum()), "person") as b:
-        for (k, code, _), yes in zip(received, answers):
+        for (k, code, _), yes in zip(received, answers, strict=True):
             if not yes:
                 continue
             public.post("/api/public/signup", {"code": code, "available": True, "consent": True,
@@ -194,7 +200,8 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     say("sign-up", f"{st['total']['signed_up']:,} of {st['total']['invited']:,} invited signed "
                    f"up ({st['total']['response_rate']:.1%}) through the public sign-up endpoint "
                    f"in {time.perf_counter() - t:.1f} s; by age: " + ", ".join(
-                       f"{v} {d['response_rate']:.0%}" for v, d in st["features"]["age_band"].items()))
+                       f"{v} {d['response_rate']:.0%}"
+                       for v, d in st["features"]["age_band"].items()))
 
     # --- 4. the pool, the quotas and the draw -------------------------------------------
     export = registry.post(f"/api/assemblies/{ASSEMBLY}/pool-exports?format=json")
@@ -219,7 +226,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
         raise RuntimeError(f"quotas: no panel meets them ({report.summary})")
 
     t = time.perf_counter()
-    result = None
+    result: Any = None  # the stream's result message (protobuf messages are Any here)
     with bar("leximin", None, "iter") as b:
         for update in svc.stub.ComputeDistribution(pb.ComputeDistributionRequest(
                 assembly_id=ASSEMBLY, pool=pool, algorithm="leximin")):
@@ -272,7 +279,8 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     for member in drawn.panel_ids:
         facilitator.post(f"/api/assemblies/{ASSEMBLY}/members/{member}/response",
                          {"answer": "confirmed"})
-    session_ids, group_items = [], []
+    session_ids: list[str] = []
+    group_items: list[str] = []
     for k, day in enumerate(session_dates, start=1):
         sid, gid = f"s{k}", f"s{k}-grupper"
         sessions.post(f"/api/assemblies/{ASSEMBLY}/sessions", {
@@ -290,18 +298,19 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     programme = sessions.get(f"/api/assemblies/{ASSEMBLY}/programme").json
     say("sessions", f"programme of {len(programme['sessions'])} sessions; check: "
                     f"{_check_text(programme.get('check'))}")
-    dropout = None
-    replacement = None
+    dropout: str | None = None
+    replacement: str | None = None
     with bar("sessions", SESSIONS, "session") as b:
-        for k, (sid, gid) in enumerate(zip(session_ids, group_items), start=1):
+        for k, (sid, gid) in enumerate(zip(session_ids, group_items, strict=True), start=1):
             if k == 2:
                 # Before the cut-off (session ≤ replace_before_session) a seat is refilled.
                 # Someone the reserve list covers: a member whom nobody in the pool can
                 # replace within the quotas would need the operator to relax a quota.
                 covered = sorted(set(drawn.panel_ids) - set(subs.uncovered_member_ids))
                 dropout = str(rng.choice(covered or sorted(drawn.panel_ids)))
-                comp = facilitator.post(f"/api/assemblies/{ASSEMBLY}/members/{dropout}/withdraw",
-                                        {"reason": "moved abroad", "before_session": k}).json
+                comp = facilitator.post(
+                    f"/api/assemblies/{ASSEMBLY}/members/{dropout}/withdraw",
+                    {"reason": "moved abroad", "before_session": k}).json
                 offered = [m for m in comp["members"] if m.get("replaces") == dropout]
                 how = "from the reserve list"
                 if not offered:
@@ -313,8 +322,9 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
                     how = "from a top-up draw"
                 if offered:
                     replacement = offered[0]["member_id"]
-                    facilitator.post(f"/api/assemblies/{ASSEMBLY}/members/{replacement}/response",
-                                     {"answer": "confirmed"})
+                    facilitator.post(
+                        f"/api/assemblies/{ASSEMBLY}/members/{replacement}/response",
+                        {"answer": "confirmed"})
                 svc.pump()
                 say("dropout", f"member {dropout[:8]}… withdrew before session {k} (cut-off: "
                                f"before session {fmt.dropout.replace_before_session}); "
@@ -329,9 +339,9 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
             groups = facilitator.post(f"/api/agenda-items/{gid}/groups", {"seed": f"{gid}"}).json
             held = facilitator.post(f"/api/sessions/{sid}/held").json
             svc.pump()
-            present = sum(1 for x in facilitator.get(f"/api/sessions/{sid}/attendance")
-                          .json["members"] if x["present"])
-            say("sessions", f"session {k}: {present} of {len(seated)} present; "
+            attending = sum(1 for x in facilitator.get(f"/api/sessions/{sid}/attendance")
+                            .json["members"] if x["present"])
+            say("sessions", f"session {k}: {attending} of {len(seated)} present; "
                             f"{len(groups['tables'])} tables; distinct pairs so far "
                             f"{groups['distinct_pairs']}, repeated pairings "
                             f"{groups['repeat_pairings']}; {held['held_hours']:g} hours held")
@@ -356,7 +366,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     last = session_ids[-1]
     present = [x["member_id"] for x in facilitator.get(f"/api/sessions/{last}/attendance")
                .json["members"] if x["present"]]
-    outcomes = []
+    outcomes: list[tuple[str, int, dict[str, Any]]] = []
     for title, text, theme, support in PROPOSALS:
         rec = recs.post(f"/assemblies/{ASSEMBLY}/recommendations", {
             "title": title, "text": text, "rationale": RATIONALE, "theme": theme,
@@ -391,7 +401,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
     final_panel = [x for x in facilitator.get(f"/api/sessions/{last}/attendance").json["members"]]
     final_ids = [x["member_id"] for x in final_panel]
     seated_counts = {f: Counter(features_of[i][f] for i in final_ids) for f in FEATURES}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for f in FEATURES:
         for v, share in shares[f].items():
             row = {"feature": f, "category": v, "population_share": round(share, 4),
@@ -400,7 +410,8 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
                 row["label"] = VALUE_LABEL[v]
             rows.append(row)
     recs.put(f"/assemblies/{ASSEMBLY}/report-input", {
-        "title": {"da": NAME, "en": "Citizens' assembly on climate adaptation in the Capital Region"},
+        "title": {"da": NAME,
+                  "en": "Citizens' assembly on climate adaptation in the Capital Region"},
         "composition": rows,
         "experts_heard": [{"name": n, "role": {"da": o, "en": o}} for n, o in EXPERTS],
         "process_summary": {
@@ -409,7 +420,7 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
             "en": f"{n_invitations:,} citizens were invited by lottery; {signed:,} signed up "
                   f"and {seats} were drawn with leximin and a public seed."}})
     released = recs.post(f"/assemblies/{ASSEMBLY}/reports/release").json
-    files = {}
+    files: dict[tuple[str, str], pathlib.Path] = {}
     for f in released["files"]:
         body = voters.get(f["url"]).data
         path = out / f["name"]
@@ -419,12 +430,14 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
         page = voters.get(f"/public/assemblies/{ASSEMBLY}?lang={lang}").data
         name = "transparency.html" if lang == "da" else f"transparency-{lang}.html"
         (out / name).write_bytes(page)
-    (out / "open-data.json").write_bytes(voters.get(f"/public/assemblies/{ASSEMBLY}/open-data.json").data)
+    (out / "open-data.json").write_bytes(
+        voters.get(f"/public/assemblies/{ASSEMBLY}/open-data.json").data)
     pool_shares = {f: _shares(Counter(p_[f] for p_ in pool_people)) for f in FEATURES}
     panel_shares = {f: _shares(seated_counts[f]) for f in FEATURES}
     plot_path = out / "composition.png"
     plot_shares(plot_path, shares, pool_shares, panel_shares, FEATURE_LABEL,
-                title=f"{NAME}: population {n_population:,}, pool {n_pool:,}, panel {len(final_ids)}")
+                title=f"{NAME}: population {n_population:,}, pool {n_pool:,}, "
+                      f"panel {len(final_ids)}")
     (out / "panel.json").write_text(json.dumps({
         "run_id": result.run_id, "seed": drawn.seed, "panel_index": drawn.panel_index,
         "lottery_sha256": drawn.lottery_sha256, "panel_ids": list(drawn.panel_ids),
@@ -450,7 +463,9 @@ def _run(svc: Services, out, rng, today, started, n_population, n_invitations, r
             "evaluation": evaluation}
 
 
-def _evaluate(svc, recs, voters, rng, out, codes, present, shares) -> dict:
+def _evaluate(svc: Services, recs: Client, voters: Client, rng: np.random.Generator,
+              out: pathlib.Path, codes: dict[str, str], present: list[str],
+              shares: dict[str, dict[str, float]]) -> dict[str, Any]:
     """The OECD-style evaluation: anonymous questionnaires, then the evaluation report built
     from what the registry, sortition and sessions told the recommendations service."""
     # The extract holds sex, age and municipality; the organiser gives the population's
@@ -489,7 +504,7 @@ def _evaluate(svc, recs, voters, rng, out, codes, present, shares) -> dict:
             say("evaluation", f"{f['feature']}: the volunteers were "
                               f"{f['distance_signed_up']:.1%} away from the population, the "
                               f"panel {f['distance_drawn']:.1%}")
-    files = {}
+    files: dict[str, pathlib.Path] = {}
     for lang in ("da", "en"):
         index = voters.get(f"/public/assemblies/{ASSEMBLY}/evaluation?lang={lang}")
         for name in re.findall(r'href="[^"]*/evaluation/' + lang + r'/([^"]+)"',
@@ -499,7 +514,7 @@ def _evaluate(svc, recs, voters, rng, out, codes, present, shares) -> dict:
             path.write_bytes(voters.get(f"/public/assemblies/{ASSEMBLY}/evaluation/{lang}/{name}")
                              .data)
             files[name] = path
-    internal = {}
+    internal: dict[str, pathlib.Path] = {}
     for f in recs.get(f"/assemblies/{ASSEMBLY}/evaluation/reports/da").json["reports"]:
         if f["name"].endswith((".html", ".pdf")):
             path = out / "evaluation" / f["name"]
@@ -533,16 +548,16 @@ PROPOSALS = [
 LEVELS = ("full_support", "support", "neutral", "reservations", "opposition")
 
 
-def _ballot(rng, mean: float) -> str:
+def _ballot(rng: np.random.Generator, mean: float) -> str:
     if rng.random() < 0.03:
         return "abstain"
     level = int(np.clip(np.rint(rng.normal(mean, 0.9)), 0, 4))
     return LEVELS[level]
 
 
-def make_quotas(shares: dict[str, dict[str, float]], seats: int) -> list[dict]:
+def make_quotas(shares: dict[str, dict[str, float]], seats: int) -> list[dict[str, Any]]:
     """Proportional to the population per feature, with one seat of slack either way."""
-    quotas = []
+    quotas: list[dict[str, Any]] = []
     for feature, values in shares.items():
         for value, share in values.items():
             ideal = share * seats
@@ -552,16 +567,16 @@ def make_quotas(shares: dict[str, dict[str, float]], seats: int) -> list[dict]:
     return quotas
 
 
-def _shares(counts: Counter) -> dict[str, float]:
+def _shares(counts: Counter[Any]) -> dict[str, float]:
     total = sum(counts.values())
     return {str(k): v / total for k, v in counts.items()} if total else {}
 
 
-def _count(composition: dict, status: str) -> int:
+def _count(composition: dict[str, Any], status: str) -> int:
     return sum(1 for m in composition["members"] if m["status"] == status)
 
 
-def _check_text(check) -> str:
+def _check_text(check: object) -> str:
     if not check:
         return "n/a"
     if isinstance(check, dict):
@@ -569,6 +584,14 @@ def _check_text(check) -> str:
         ok = check.get("ok", not problems)
         return "meets the format's minimums" if ok else "; ".join(map(str, problems))
     return str(check)
+
+
+def _first_group(pattern: str, text: str, path: pathlib.Path) -> str:
+    """The first group of ``pattern`` in a channel's output file."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"{path}: no {pattern!r} in it")
+    return match.group(1)
 
 
 def _delivered(svc: Services) -> int:

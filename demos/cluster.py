@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,16 +29,17 @@ SERVICES = ("registry", "sortition", "sessions", "recommendations")
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass
 class ServiceProcess:
     name: str
     port: int
-    env: dict
+    env: dict[str, str]
     log_path: Path
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -55,7 +57,7 @@ class Cluster:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="klero-cluster.")))
     region: str = "local"
     topic_prefix: str = field(default_factory=lambda: f"kleroterion.e2e{uuid.uuid4().hex[:8]}")
-    extra_env: dict = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def _database(self, service: str) -> str:
@@ -67,7 +69,7 @@ class Cluster:
         admin.dispose()
         return self.postgres_url.rsplit("/", 1)[0] + f"/{name}"
 
-    def start(self, services=SERVICES, timeout: float = 90) -> Cluster:
+    def start(self, services: Iterable[str] = SERVICES, timeout: float = 90) -> Cluster:
         key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         for name in services:
             env = {
@@ -100,10 +102,13 @@ class Cluster:
 
     def wait_ready(self, name: str, timeout: float = 90) -> None:
         svc = self.services[name]
+        process = svc.process
+        if process is None:
+            raise RuntimeError(f"{name}: not started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if svc.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {svc.process.returncode}:\n"
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n"
                                    f"{self.log_tail(name)}")
             if self._ready(svc):
                 return
@@ -122,10 +127,12 @@ class Cluster:
                         health_pb2.HealthCheckRequest(service=""), timeout=2)
                 except grpc.RpcError:
                     return False
-                return reply.status == health_pb2.HealthCheckResponse.SERVING
+                serving: bool = reply.status == health_pb2.HealthCheckResponse.SERVING
+                return serving
         try:
             with urllib.request.urlopen(f"{svc.url}/readyz", timeout=2) as reply:
-                return reply.status == 200
+                ready: bool = reply.status == 200
+                return ready
         except OSError:
             return False
 
@@ -159,7 +166,9 @@ class Cluster:
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.services[name].log_path
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop_all(self) -> None:
         for name in list(self.services):

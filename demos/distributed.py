@@ -20,10 +20,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Container
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import requests
 
@@ -52,12 +53,15 @@ MAPPING = {"columns": {"person_key": "cpr", "name": "name", "address": "address"
                        "birth_date": "birth_date", "sex": "sex"}}
 
 
+T = TypeVar("T")
+
+
 class StepFailed(RuntimeError):
     pass
 
 
 def cluster_for(kafka_bootstrap: str, postgres_url: str, workdir: Path | None = None,
-                **env) -> Cluster:
+                **env: str) -> Cluster:
     """A cluster whose registry sends Digital Post (MeMo files) into ``workdir/outbox``."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="klero-cluster."))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +84,7 @@ def operator_token(cluster: Cluster, service: str, role: str, subject: str = "e2
 
     from services.common.auth import TokenStore
 
-    roles = importlib.import_module(f"services.{service}.app").ROLES
+    roles: frozenset[str] = importlib.import_module(f"services.{service}.app").ROLES
     engine = sa.create_engine(cluster.services[service].env[
         f"KLERO_{service.upper()}_DATABASE_URL"])
     try:
@@ -92,35 +96,36 @@ def operator_token(cluster: Cluster, service: str, role: str, subject: str = "e2
 class Api:
     """HTTP calls to one service with an operator token; an unexpected status raises."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 60):
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 60) -> None:
         self.base = base_url
         self.session = requests.Session()
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
 
-    def call(self, method: str, path: str, expect=(200, 201, 202), **kw) -> requests.Response:
+    def call(self, method: str, path: str, expect: Collection[int] = (200, 201, 202),
+             **kw: Any) -> requests.Response:
         r = self.session.request(method, self.base + path, timeout=self.timeout, **kw)
         if r.status_code not in expect:
             raise StepFailed(f"{method} {path}: HTTP {r.status_code} {r.text[:500]}")
         return r
 
-    def get(self, path, **kw):
+    def get(self, path: str, **kw: Any) -> requests.Response:
         return self.call("GET", path, **kw)
 
-    def post(self, path, body=None, **kw):
+    def post(self, path: str, body: object = None, **kw: Any) -> requests.Response:
         return self.call("POST", path, json=body, **kw) if body is not None \
             else self.call("POST", path, **kw)
 
-    def put(self, path, body=None, **kw):
+    def put(self, path: str, body: object = None, **kw: Any) -> requests.Response:
         return self.call("PUT", path, json=body, **kw)
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float = 60,
-             interval: float = 0.3):
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60,
+             interval: float = 0.3) -> T:
     """Poll ``check`` until it returns something truthy; raise naming ``what`` if not."""
     deadline = time.monotonic() + timeout
-    last = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = check()
         if last:
@@ -143,9 +148,9 @@ def population_csv(n: int, seed: int = 1) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def memo_codes(outbox: Path, invitation_ids=None) -> dict[str, str]:
+def memo_codes(outbox: Path, invitation_ids: Container[str] | None = None) -> dict[str, str]:
     """invitation id -> sign-up code, read from the MeMo files the channel wrote."""
-    out = {}
+    out: dict[str, str] = {}
     for path in outbox.glob("*.xml"):
         if path.name.startswith("test-") or (invitation_ids is not None
                                               and path.stem not in invitation_ids):
@@ -156,9 +161,10 @@ def memo_codes(outbox: Path, invitation_ids=None) -> dict[str, str]:
     return out
 
 
-def quotas_for(people: list[dict], features: tuple[str, ...], seats: int) -> list[dict]:
+def quotas_for(people: list[dict[str, Any]], features: tuple[str, ...],
+               seats: int) -> list[dict[str, Any]]:
     """Proportional to the pool with a seat of slack either way."""
-    out = []
+    out: list[dict[str, Any]] = []
     for f in features:
         counts = Counter(p[f] for p in people)
         for value, n in sorted(counts.items()):
@@ -176,14 +182,14 @@ class Assembly:
     assembly_id: str = field(default_factory=lambda: f"a-{uuid.uuid4().hex[:8]}")
     seats: int = 12
     say: Callable[[str, str], None] = lambda step, text: None
-    registry: Api = None
-    public: Api = None
-    sessions: Api = None
-    recommendations: Api = None
+    registry: Api = field(init=False)
+    public: Api = field(init=False)
+    sessions: Api = field(init=False)
+    recommendations: Api = field(init=False)
     # MeMo files already in the shared outbox folder when this assembly sent its rollout
-    _outbox_before: set = field(default_factory=set)
+    _outbox_before: set[str] = field(default_factory=set)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         c = self.cluster
         self.registry = Api(c.services["registry"].url,
                             operator_token(c, "registry", "platform_operator"))
@@ -199,7 +205,7 @@ class Assembly:
 
     # --- registry -------------------------------------------------------------------
 
-    def create(self, population: int) -> dict:
+    def create(self, population: int) -> dict[str, Any]:
         today = date.today()
         self.registry.post("/api/assemblies", {
             "id": self.assembly_id, "name": f"Borgerpanel {self.assembly_id}",
@@ -207,9 +213,10 @@ class Assembly:
             "session_dates": [(today + timedelta(days=40 + 14 * k)).isoformat()
                               for k in range(3)]})
         self.announce()
-        r = self.registry.post(f"/api/assemblies/{self.assembly_id}/extracts",
-                               files={"file": ("extract.csv", population_csv(population))},
-                               data={"mapping": json.dumps(MAPPING)}).json()
+        r: dict[str, Any] = self.registry.post(
+            f"/api/assemblies/{self.assembly_id}/extracts",
+            files={"file": ("extract.csv", population_csv(population))},
+            data={"mapping": json.dumps(MAPPING)}).json()
         self.say("population", f"{r['rows']:,} synthetic adults imported into the registry "
                                f"(extract SHA-256 {r['sha256'][:16]}…)")
         return r
@@ -232,7 +239,7 @@ class Assembly:
             bus.close()
 
     def approved_template(self) -> str:
-        tid = self.registry.post(f"/api/assemblies/{self.assembly_id}/templates", {"content": {
+        tid: str = self.registry.post(f"/api/assemblies/{self.assembly_id}/templates", {"content": {
             "da": {"subject": "Invitation til {assembly}", "body": "Kære {name}, tilmeld dig "
                    "på {signup_url} med koden {code}."},
             "en": {"subject": "Invitation to {assembly}", "body": "Dear {name}, sign up at "
@@ -247,26 +254,27 @@ class Assembly:
                                 f"and approved")
         return tid
 
-    def rollout(self, size: int, seed: str = "5eed") -> dict:
-        r = self.registry.post(f"/api/assemblies/{self.assembly_id}/rollouts",
+    def rollout(self, size: int, seed: str = "5eed") -> dict[str, Any]:
+        r: dict[str, Any] = self.registry.post(f"/api/assemblies/{self.assembly_id}/rollouts",
                                {"scope": "Region Hovedstaden", "size": size, "seed": seed}).json()
         self.say("invitations", f"lottery drew {r['invitations']:,} invitations (seed {seed})")
         return r
 
     def send(self, rollout_id: str, template_id: str) -> int:
         self._outbox_before = {p.stem for p in self.outbox.glob("*.xml")}
-        return self.registry.post(f"/api/rollouts/{rollout_id}/send",
-                                  {"template_id": template_id}).json()["requested"]
+        requested: int = self.registry.post(f"/api/rollouts/{rollout_id}/send",
+                                            {"template_id": template_id}).json()["requested"]
+        return requested
 
     def deliveries(self, rollout_id: str) -> dict[str, int]:
         rows = self.registry.get(f"/api/rollouts/{rollout_id}/deliveries").json()["deliveries"]
-        out: Counter = Counter()
+        out: Counter[str] = Counter()
         for d in rows:
             out[d["state"]] += d["count"]
         return dict(out)
 
-    def wait_sent(self, rollout_id: str, count: int, timeout: float = 90) -> dict:
-        def done():
+    def wait_sent(self, rollout_id: str, count: int, timeout: float = 90) -> dict[str, int]:
+        def done() -> dict[str, int] | None:
             d = self.deliveries(rollout_id)
             return d if sum(d.values()) >= count and "sending" not in d else None
         return wait_for(f"{count} invitations delivered", done, timeout)
@@ -283,21 +291,25 @@ class Assembly:
             json={"code": code, "available": True, "consent": True, "language": lang,
                   "answers": {"education": education}})
 
-    def statistics(self) -> dict:
-        return self.registry.get(f"/api/assemblies/{self.assembly_id}/statistics").json()
+    def statistics(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.registry.get(
+            f"/api/assemblies/{self.assembly_id}/statistics").json()
+        return stats
 
-    def registrants(self) -> list[dict]:
-        return self.registry.get(
+    def registrants(self) -> list[dict[str, Any]]:
+        registrants: list[dict[str, Any]] = self.registry.get(
             f"/api/assemblies/{self.assembly_id}/registrants").json()["registrants"]
+        return registrants
 
-    def export_pool(self) -> tuple[list[dict], dict]:
+    def export_pool(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
         r = self.registry.post(f"/api/assemblies/{self.assembly_id}/pool-exports?format=json")
         return r.json()["people"], {"sha256": r.headers["X-Pool-SHA256"],
                                     "version": r.headers["X-Pool-Version"]}
 
     # --- sortition (gRPC) -----------------------------------------------------------
 
-    def draw(self, people: list[dict], seed: str, substitutes: int = 0) -> dict:
+    def draw(self, people: list[dict[str, Any]], seed: str,
+             substitutes: int = 0) -> dict[str, Any]:
         import grpc
 
         from services.contracts.kleroterion.v1 import sortition_pb2 as pb
@@ -331,7 +343,7 @@ class Assembly:
                                    timeout=60)
             self.say("draw", f"seed {drawn.seed!r} drew panel {drawn.panel_index} of "
                              f"{drawn.lottery_size}: {len(drawn.panel_ids)} members")
-            subs = []
+            subs: list[str] = []
             if substitutes:
                 subs = list(stub.DrawSubstitutes(pb.DrawSubstitutesRequest(
                     run_id=result.run_id, count=substitutes), timeout=60).substitute_ids)
@@ -341,27 +353,33 @@ class Assembly:
 
     # --- after the draw: every service hears of it ----------------------------------
 
-    def composition(self) -> dict:
-        return self.sessions.get(f"/api/assemblies/{self.assembly_id}/composition").json()
+    def composition(self) -> dict[str, Any]:
+        composition: dict[str, Any] = self.sessions.get(
+            f"/api/assemblies/{self.assembly_id}/composition").json()
+        return composition
 
-    def seated_in_recommendations(self) -> list[dict]:
+    def seated_in_recommendations(self) -> list[dict[str, Any]]:
         r = self.recommendations.get(f"/assemblies/{self.assembly_id}/members",
                                      expect=(200, 404))
-        return r.json()["members"] if r.status_code == 200 else []
+        members: list[dict[str, Any]] = r.json()["members"] if r.status_code == 200 else []
+        return members
 
-    def evaluation(self) -> dict:
+    def evaluation(self) -> dict[str, Any]:
         """The organisers' evaluation data, as the recommendations service has gathered it
         from the registry's, sortition's and sessions' aggregate events."""
-        return self.recommendations.get(f"/assemblies/{self.assembly_id}/evaluation").json()
+        evaluation: dict[str, Any] = self.recommendations.get(
+            f"/assemblies/{self.assembly_id}/evaluation").json()
+        return evaluation
 
-    def wait_panel_everywhere(self, panel_ids: list[str], timeout: float = 60) -> dict:
+    def wait_panel_everywhere(self, panel_ids: list[str],
+                              timeout: float = 60) -> dict[str, Any]:
         panel = set(panel_ids)
 
-        def registry_done():
+        def registry_done() -> set[str] | None:
             selected = {x["id"] for x in self.registrants() if x["state"] == "selected"}
             return selected if selected == panel else None
 
-        def sessions_done():
+        def sessions_done() -> dict[str, dict[str, Any]] | None:
             r = self.sessions.get(f"/api/assemblies/{self.assembly_id}/composition",
                                   expect=(200, 404))
             if r.status_code != 200:
@@ -369,7 +387,7 @@ class Assembly:
             members = {m["member_id"]: m for m in r.json()["members"]}
             return members if panel <= set(members) else None
 
-        def recommendations_done():
+        def recommendations_done() -> set[str] | None:
             seated = {m["member_id"] for m in self.seated_in_recommendations() if m["seated"]}
             return seated if seated == panel else None
 
@@ -381,7 +399,8 @@ class Assembly:
 
 
 def run(cluster: Cluster, *, population: int = 600, invitations: int = 120, seats: int = 12,
-        seed: str = "demo-seed", say: Callable[[str, str], None] = lambda s, t: None) -> dict:
+        seed: str = "demo-seed",
+        say: Callable[[str, str], None] = lambda s, t: None) -> dict[str, Any]:
     """The whole small assembly; returns what each service reported."""
     a = Assembly(cluster, seats=seats, say=say)
     a.create(population)
@@ -394,8 +413,8 @@ def run(cluster: Cluster, *, population: int = 600, invitations: int = 120, seat
     say("invitations", f"{requested} requested, delivered {delivered} in "
                        f"{time.perf_counter() - t:.1f} s; {len(codes)} MeMo files in {a.outbox}")
     rnd = random.Random(seed)
-    accepted = []
-    for invitation_id, code in sorted(codes.items()):
+    accepted: list[str] = []
+    for _, code in sorted(codes.items()):
         r = a.sign_up(code, rnd.choice(EDUCATION))
         if r.status_code != 201:
             raise StepFailed(f"sign-up: HTTP {r.status_code} {r.text[:300]}")
@@ -419,7 +438,7 @@ def run(cluster: Cluster, *, population: int = 600, invitations: int = 120, seat
             "drawn": drawn, **everywhere}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kafka", default=os.environ.get("KLERO_KAFKA_BOOTSTRAP"))
     parser.add_argument("--postgres", default=os.environ.get("KLERO_POSTGRES_URL"))
@@ -441,7 +460,8 @@ def main(argv=None) -> int:
     try:
         cluster.start()
         say("setup", f"ready in {time.perf_counter() - t:.1f} s: " + ", ".join(
-            f"{n} pid {s.process.pid} port {s.port}" for n, s in cluster.services.items()))
+            f"{n} pid {s.process.pid if s.process else '-'} port {s.port}"
+            for n, s in cluster.services.items()))
         run(cluster, invitations=args.invitations, seed=args.seed, say=say)
         say("done", f"a panel drawn over gRPC reached every service through Kafka in "
                     f"{time.perf_counter() - t:.1f} s")

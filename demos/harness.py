@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import pathlib
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, overload
 
 import grpc
+from flask import Flask
+from werkzeug.datastructures import Headers
+from werkzeug.test import TestResponse
 
 from services.common import storage
-from services.common.bus import InProcessBus
+from services.common.bus import Consumer, InProcessBus
 from services.common.plugins import PluginHost
+from services.common.service import ServiceContext
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
 from services.recommendations import app as recommendations_app
 from services.recommendations.settings import Settings as RecommendationsSettings
 from services.registry import app as registry_app
+from services.registry.context import RegistryContext
 from services.registry.settings import Settings as RegistrySettings
 from services.sessions import app as sessions_app
 from services.sessions.settings import Settings as SessionsSettings
@@ -46,29 +53,51 @@ batch_size = 1000
 """
 
 
+class Answer(Protocol):
+    """What the demo reads from a service's answer. ``json`` is Any: every endpoint answers
+    a JSON shape of its own, and the demo reads the fields it needs."""
+
+    @property
+    def json(self) -> Any: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Headers: ...
+
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+
+
 class Client:
     """A Flask test client that carries one operator token."""
 
-    def __init__(self, app, token: str | None):
+    def __init__(self, app: Flask, token: str | None) -> None:
         app.testing = True  # a failing request raises with its traceback
         self.client = app.test_client()
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def _check(self, r, expect):
+    def _check(self, r: TestResponse, expect: Collection[int]) -> TestResponse:
         if r.status_code not in expect:
             raise RuntimeError(f"{r.request.method} {r.request.path}: HTTP {r.status_code} "
                                f"{r.get_data(as_text=True)[:500]}")
         return r
 
-    def get(self, url, expect=(200,), **kw):
+    def get(self, url: str, expect: Collection[int] = (200,), **kw: Any) -> Answer:
         return self._check(self.client.get(url, headers=self.headers, **kw), expect)
 
-    def post(self, url, body=None, expect=(200, 201, 202), **kw):
+    def post(self, url: str, body: object = None, expect: Collection[int] = (200, 201, 202),
+             **kw: Any) -> Answer:
         if body is not None:
             kw["json"] = body
         return self._check(self.client.post(url, headers=self.headers, **kw), expect)
 
-    def put(self, url, body=None, expect=(200, 201), **kw):
+    def put(self, url: str, body: object = None, expect: Collection[int] = (200, 201),
+            **kw: Any) -> Answer:
         return self._check(self.client.put(url, headers=self.headers, json=body, **kw), expect)
 
 
@@ -77,13 +106,16 @@ class Services:
     out: pathlib.Path
     bus: InProcessBus
     plugins: PluginHost
-    registry: object = None
-    sessions: object = None
-    recommendations: object = None
-    sortition: SortitionServer | None = None
-    stub: object = None
-    consumers: list = field(default_factory=list)
-    _channel: object = None
+    registry: RegistryContext
+    registry_app: Flask
+    sessions: ServiceContext
+    sessions_app: Flask
+    recommendations: ServiceContext
+    recommendations_app: Flask
+    sortition: SortitionServer
+    stub: Any  # the generated SortitionServiceStub (protobuf code is Any to the checker)
+    _channel: grpc.Channel
+    consumers: list[Consumer] = field(default_factory=list)
 
     @classmethod
     def start(cls, out: pathlib.Path) -> Services:
@@ -95,34 +127,34 @@ class Services:
                       log_level="WARNING", log_format="text")
         bus = InProcessBus(prefix="kleroterion")
         plugins = PluginHost.from_settings(RegistrySettings.from_env({}, **common))
-        s = cls(out, bus, plugins)
-        s.registry = registry_app.build(RegistrySettings.from_env({}, **common), bus=bus,
-                                        plugins=plugins)
-        s.registry_app = registry_app.create_app(context=s.registry)
-        s.sessions = sessions_app.build(SessionsSettings.from_env({}, **common), bus=bus,
-                                        plugins=plugins)
-        s.sessions_app = sessions_app.create_app(context=s.sessions)
-        s.recommendations = recommendations_app.build(
+        registry = registry_app.build(RegistrySettings.from_env({}, **common), bus=bus,
+                                      plugins=plugins)
+        registry_flask = registry_app.create_app(context=registry)
+        sessions = sessions_app.build(SessionsSettings.from_env({}, **common), bus=bus,
+                                      plugins=plugins)
+        sessions_flask = sessions_app.create_app(context=sessions)
+        recommendations = recommendations_app.build(
             RecommendationsSettings.from_env({}, **common), bus=bus, plugins=plugins)
-        s.recommendations_app = recommendations_app.create_app(context=s.recommendations)
+        recommendations_flask = recommendations_app.create_app(context=recommendations)
         sortition_settings = SortitionSettings.from_env({}, **common, host="127.0.0.1", port=0,
                                                         rounding_seconds=3)
         store = RunStore(storage.make_engine(sortition_settings.database()))
-        s.sortition = SortitionServer(sortition_settings, bus=bus, store=store).start()
-        s._channel = grpc.insecure_channel(f"127.0.0.1:{s.sortition.port}")
-        grpc.channel_ready_future(s._channel).result(timeout=10)
-        s.stub = pb_grpc.SortitionServiceStub(s._channel)
-        s.consumers = [*registry_app.consumers(s.registry), *sessions_app.consumers(s.sessions),
-                       *recommendations_app.consumers(s.recommendations),
-                       *s.sortition.consumers()]
-        return s
+        sortition = SortitionServer(sortition_settings, bus=bus, store=store).start()
+        channel = grpc.insecure_channel(f"127.0.0.1:{sortition.port}")
+        grpc.channel_ready_future(channel).result(timeout=10)
+        return cls(
+            out, bus, plugins, registry, registry_flask, sessions, sessions_flask,
+            recommendations, recommendations_flask, sortition,
+            pb_grpc.SortitionServiceStub(channel), channel,
+            [*registry_app.consumers(registry), *sessions_app.consumers(sessions),
+             *recommendations_app.consumers(recommendations), *sortition.consumers()])
 
     def client(self, service: str, role: str | None) -> Client:
-        ctx = getattr(self, service)
-        app = getattr(self, f"{service}_app")
+        ctx: ServiceContext = getattr(self, service)
+        app: Flask = getattr(self, f"{service}_app")
         return Client(app, ctx.tokens.issue(f"demo-{role}", role) if role else None)
 
-    def pump(self, progress=None) -> int:
+    def pump(self, progress: Callable[[int], object] | None = None) -> int:
         """Deliver every pending event to every consumer until all are idle; returns how
         many records were consumed. ``progress(n)`` is told after each poll."""
         total = 0

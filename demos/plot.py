@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pathlib
 
+# feature -> value -> share of the people
+Shares = dict[str, dict[str, float]]
 
-def plot_shares(path: pathlib.Path, population: dict, pool: dict, panel: dict, labels: dict,
-                title: str) -> None:
+
+def plot_shares(path: pathlib.Path, population: Shares, pool: Shares, panel: Shares,
+                labels: dict[str, dict[str, str]], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,13 +19,13 @@ def plot_shares(path: pathlib.Path, population: dict, pool: dict, panel: dict, l
     features = list(population)
     fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4.6), dpi=110,
                              sharey=True)
-    for ax, feature in zip(np.atleast_1d(axes), features):
+    for ax, feature in zip(np.atleast_1d(axes), features, strict=True):
         values = list(population[feature])
         x = np.arange(len(values))
         w = 0.27
         for offset, (name, data, colour) in zip((-w, 0, w), (
                 ("population", population, "#8c8c8c"), ("pool (volunteers)", pool, "#e6a23c"),
-                ("panel", panel, "#0b4f8a"))):
+                ("panel", panel, "#0b4f8a")), strict=True):
             ax.bar(x + offset, [data[feature].get(v, 0) for v in values], w, label=name,
                    color=colour)
         ax.set_xticks(x, [v.replace(" og ", "\nog ").replace("videregaaende", "videregående")

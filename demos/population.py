@@ -40,7 +40,8 @@ AGE_SPAN = {"18-29": (18, 29), "30-44": (30, 44), "45-59": (45, 59), "60-74": (6
             "75+": (75, 95)}
 AGE_SHARE = (0.22, 0.26, 0.24, 0.18, 0.10)
 EDUCATION = ("grundskole", "erhvervsfaglig", "videregaaende")
-EDUCATION_LABEL = {"grundskole": {"da": "Grundskole eller gymnasial", "en": "Primary or upper secondary"},
+EDUCATION_LABEL = {"grundskole": {"da": "Grundskole eller gymnasial",
+                                  "en": "Primary or upper secondary"},
                    "erhvervsfaglig": {"da": "Erhvervsfaglig", "en": "Vocational"},
                    "videregaaende": {"da": "Videregående", "en": "Higher education"}}
 # P(education | age band): older generations have fewer degrees.
@@ -74,7 +75,7 @@ class Population:
     def share(self, feature: str) -> dict[str, float]:
         values = self.values(feature)
         uniq, counts = np.unique(values, return_counts=True)
-        return {str(v): c / len(values) for v, c in zip(uniq, counts)}
+        return {str(v): c / len(values) for v, c in zip(uniq, counts, strict=True)}
 
     def values(self, feature: str) -> list[str]:
         if feature == "area":
@@ -92,9 +93,9 @@ def make_population(n: int, rng: np.random.Generator, today: date) -> Population
     # Women live longer: more of them among the oldest.
     p_female = np.where(bands == 4, 0.58, np.where(bands == 3, 0.52, 0.495))
     sex = np.where(rng.random(n) < p_female, "female", "male").tolist()
-    education = []
+    education: list[str] = []
     capital = np.isin(municipality, AREAS["København og Frederiksberg"])
-    for band, cap in zip(age_band, capital):
+    for band, cap in zip(age_band, capital, strict=True):
         p = np.array(EDUCATION_BY_AGE[band])
         if cap:
             p = p * np.array([0.85, 0.8, 1.3])
@@ -102,7 +103,9 @@ def make_population(n: int, rng: np.random.Generator, today: date) -> Population
     exempt = rng.random(n) < np.array([EXEMPT_BY_AGE[b] for b in age_band])
     language = np.where(rng.random(n) < 0.03, "en", "da").tolist()
     engagement = rng.normal(0.0, 1.0, n)
-    birth, cpr, serial = [], [], {}
+    birth: list[date] = []
+    cpr: list[str] = []
+    serial: dict[str, int] = {}
     for age in ages:
         d = today - timedelta(days=int(age) * 365 + int(rng.integers(30, 330)))
         birth.append(d)
