@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.registry.roles import ANYONE, OPERATORS, PLATFORM
+
 ERROR = {"$ref": "#/components/schemas/Error"}
-OPS = ["platform_operator", "region_admin"]
-ALL = OPS + ["observer"]
+OPS = list(OPERATORS)
+ALL = list(ANYONE)
 
 
 def _op(summary: str, roles: list[str] | None, *, params: tuple = (), body: dict | None = None,
@@ -111,7 +113,7 @@ def document() -> dict:
                 "erased"]}), responses={"409": {"description": "Illegal transition"}})},
         "/api/assemblies/{assembly_id}/end": {"post": _op(
             "End an assembly: erase all personal data, keep aggregate counts",
-            ["platform_operator"], params=("assembly_id",))},
+            list(PLATFORM), params=("assembly_id",))},
         "/api/public/signup/{code}": {"get": _op(
             "What an invitation code is for now (public): the sign-up's questions "
             "(step signup) or, once its registrant is drawn, the seat offer to confirm or "
