@@ -2,17 +2,26 @@
 sortition``)."""
 from __future__ import annotations
 
+import argparse
 import csv
+import os
 import pathlib
 import secrets
 import sys
+from collections.abc import Sequence
+from typing import TypeAlias
+
+from numpy.typing import ArrayLike
 
 from services.sortition import draw as drawing
+
+# What ``add_parser(sub)`` receives from the command line (``kleroterion.cli``).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 LOTTERY_FILE = "lottery.json"
 
 
-def _respondent_rows(path) -> tuple[list[str], list[list[str]]]:
+def _respondent_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
     """The respondents file's header and data rows exactly as given, numbered the way the
     engine numbers people (blank lines skipped), so the outputs keep the input's columns."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -20,7 +29,8 @@ def _respondent_rows(path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def _write_rows(path: pathlib.Path, header, rows) -> None:
+def _write_rows(path: pathlib.Path, header: Sequence[str],
+               rows: Sequence[Sequence[str]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -35,7 +45,8 @@ def _write_bytes(path: pathlib.Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def plot_probabilities(path: pathlib.Path, probabilities, k: int, title: str) -> None:
+def plot_probabilities(path: pathlib.Path, probabilities: ArrayLike, k: int,
+                       title: str) -> None:
     """Sorted selection probabilities against the equal chance k/n every volunteer would
     have without quotas."""
     import matplotlib
@@ -59,7 +70,7 @@ def plot_probabilities(path: pathlib.Path, probabilities, k: int, title: str) ->
     plt.close(fig)
 
 
-def _select(args) -> int:
+def _select(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from services.sortition.engine import compute_distribution, load_instance
@@ -87,11 +98,13 @@ def _select(args) -> int:
     ids = [p.id for p in instance.people]
     _write_rows(out / "probabilities.csv", ["id", "probability", "lottery_probability"],
                 [[pid, f"{p:.9f}", f"{lp:.9f}"] for pid, p, lp in
-                 zip(ids, distribution.probabilities, rounded.lottery_probabilities)])
+                 zip(ids, distribution.probabilities, rounded.lottery_probabilities,
+                     strict=False)])
     plot_probabilities(out / "probabilities.png", distribution.probabilities, instance.seats,
                        f"{args.algorithm}: {len(ids)} volunteers, {instance.seats} seats")
     s = distribution.stats
-    print(f"{args.algorithm}: min probability {s.minimum:.6f} (k/n {instance.seats / len(ids):.6f}), "
+    print(f"{args.algorithm}: min probability {s.minimum:.6f} "
+          f"(k/n {instance.seats / len(ids):.6f}), "
           f"Gini {s.gini:.4f}, {len(distribution.panels)} panels")
     print(f"lottery: {lottery.size} panels, largest rounding deviation {rounded.max_deviation:.6f}")
     print(f"published list: {out / LOTTERY_FILE}\nSHA-256: {lottery.sha256}")
@@ -103,7 +116,8 @@ def _select(args) -> int:
     if seed is None:
         # Not a public seed: fine for a rehearsal, not for a draw anyone must trust.
         seed = secrets.token_hex(16)
-        print(f"warning: no --seed given; drew with the private random seed {seed}", file=sys.stderr)
+        print(f"warning: no --seed given; drew with the private random seed {seed}",
+              file=sys.stderr)
     result = drawing.draw(lottery, seed)
     chosen_ids = set(result.panel)
     position = {pid: i for i, pid in enumerate(ids)}
@@ -116,7 +130,7 @@ def _select(args) -> int:
     return 0
 
 
-def _verify(args) -> int:
+def _verify(args: argparse.Namespace) -> int:
     data = pathlib.Path(args.lottery).read_bytes()
     try:
         result = drawing.verify(data, args.seed, args.expect_sha256)
@@ -134,7 +148,7 @@ def _verify(args) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("select", help="select a panel from a pool: fair distribution, published "
                                       "lottery, draw")
     p.add_argument("--categories", required=True, help="quota file (CSV)")

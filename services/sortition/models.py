@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from services.common import storage
 from services.sortition.migrations import MIGRATIONS
@@ -52,10 +54,10 @@ class Run:
     seed: str | None
     panel_index: int | None
     panel_ids: tuple[str, ...] | None
-    substitutes: dict | None
+    substitutes: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row) -> Run:
+    def from_row(cls, row: Row[Any]) -> Run:
         return cls(row.run_id, row.assembly_id, row.algorithm, row.pool_sha256, row.pool_json,
                    row.lottery_json, row.lottery_sha256, row.lottery_size, row.seed,
                    row.panel_index, tuple(json.loads(row.panel_json)) if row.panel_json else None,
@@ -63,14 +65,15 @@ class Run:
 
 
 class RunStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         storage.migrate(engine, "sortition", MIGRATIONS)
 
     def add(self, *, run_id: str, assembly_id: str, algorithm: str, pool_sha256: str,
             pool_json: str, probabilities: dict[str, float], min_probability: float, gini: float,
             lottery_json: bytes, lottery_sha256: str, lottery_size: int,
-            max_rounding_deviation: float, conn=None, **drawn) -> None:
+            max_rounding_deviation: float, conn: Connection | None = None,
+            **drawn: Any) -> None:
         """Store a computed run; ``drawn`` (seed, panel_index, panel_json, substitutes_json)
         records a draw made at once (a top-up), and ``conn`` joins the caller's transaction."""
         values = dict(
@@ -101,8 +104,8 @@ class RunStore:
             row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
         return Run.from_row(row) if row else None
 
-    def record_draw(self, run_id: str, seed: str, panel_index: int, panel_ids, *,
-                    conn) -> Run:
+    def record_draw(self, run_id: str, seed: str, panel_index: int, panel_ids: Iterable[str], *,
+                    conn: Connection) -> Run:
         """Record the draw unless the run was drawn before, in the caller's transaction;
         return the run as stored (the earlier draw wins, so a second seed can never replace
         the first)."""
@@ -110,8 +113,9 @@ class RunStore:
                      .values(seed=seed, panel_index=panel_index,
                              panel_json=json.dumps(list(panel_ids)),
                              drawn_at=datetime.now(UTC)))
-        return Run.from_row(conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first())
+        return Run.from_row(conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).one())
 
-    def record_substitutes(self, run_id: str, substitutes: dict, *, conn) -> None:
+    def record_substitutes(self, run_id: str, substitutes: dict[str, Any], *,
+                           conn: Connection) -> None:
         conn.execute(runs.update().where(runs.c.run_id == run_id)
                      .values(substitutes_json=json.dumps(substitutes)))

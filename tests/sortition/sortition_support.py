@@ -15,7 +15,8 @@ from services.sortition.server import SortitionServer
 from services.sortition.settings import Settings
 
 
-def small_instance(n: int = 60, seats: int = 10, seed: int = 3, households: bool = False) -> Instance:
+def small_instance(n: int = 60, seats: int = 10, seed: int = 3,
+                   households: bool = False) -> Instance:
     """Two quota categories with uneven pool shares, so fairness and substitutes matter."""
     rng = random.Random(seed)
     people = []

@@ -40,7 +40,8 @@ def test_select_writes_everything_and_verify_agrees(shared_instances, tmp_path, 
     assert rc == 0
     panel_line = next(line for line in printed.splitlines() if line.startswith("panel: "))
     lottery = json.loads((out / "lottery.json").read_bytes())
-    index = int(next(line for line in printed.splitlines() if line.startswith("panel index:")).split()[2])
+    index = int(next(line for line in printed.splitlines()
+                     if line.startswith("panel index:")).split()[2])
     assert panel_line[len("panel: "):].split(",") == lottery["panels"][index]
     # no id column in this file: ids are data-row numbers, so selected.csv holds those rows
     chosen = {int(i) for i in lottery["panels"][index]}

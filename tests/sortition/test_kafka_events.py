@@ -20,7 +20,8 @@ def test_panel_drawn_reaches_kafka(kafka_bootstrap, tmp_path):
         updates = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
             assembly_id="asm-kafka", pool=pool_message(small_instance())), timeout=60))
         run_id = updates[-1].result.run_id
-        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=run_id, seed="9 9 9"), timeout=60)
+        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=run_id, seed="9 9 9"),
+                                         timeout=60)
         records = bus.read_topic(events.topic_for("panel_drawn", prefix), timeout=20)
         (envelope,) = [events.decode(r.value) for r in records]
         assert envelope.assembly_id == "asm-kafka" and envelope.producer == "sortition"

@@ -40,8 +40,8 @@ def test_health_reports_serving(sortition):
 
 def test_reflection_lists_the_service(sortition):
     stub = reflection_pb2_grpc.ServerReflectionStub(sortition.channel)
-    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                        timeout=5)
+    replies = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     names = {s.name for r in replies for s in r.list_services_response.service}
     assert SERVICE_NAME in names
     assert "grpc.health.v1.Health" in names
@@ -49,7 +49,8 @@ def test_reflection_lists_the_service(sortition):
 
 def test_check_feasibility_feasible_and_infeasible(sortition):
     inst = small_instance()
-    ok = sortition.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool_message(inst)), timeout=30)
+    ok = sortition.stub.CheckFeasibility(pb.CheckFeasibilityRequest(pool=pool_message(inst)),
+                                         timeout=30)
     assert ok.feasible
     assert len(ok.example_panel) == inst.seats
 
@@ -102,7 +103,8 @@ def test_compute_distribution_streams_progress_then_result(sortition, bus):
     (lambda r: setattr(r, "assembly_id", ""), "assembly_id"),
 ])
 def test_bad_requests_name_the_field(sortition, mutate, field):
-    request = pb.ComputeDistributionRequest(assembly_id="asm-1", pool=pool_message(small_instance()))
+    request = pb.ComputeDistributionRequest(assembly_id="asm-1",
+                                            pool=pool_message(small_instance()))
     mutate(request)
     with pytest.raises(grpc.RpcError) as err:
         list(sortition.stub.ComputeDistribution(request, timeout=30))
@@ -162,8 +164,8 @@ def test_draw_panel_is_reproducible_matches_verify_and_survives_restart(tmp_path
     first = start_server(tmp_path, bus)
     try:
         result = _compute(first.stub, inst)[-1].result
-        drawn = first.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="3 17 22 31 40"),
-                                     timeout=10)
+        drawn = first.stub.DrawPanel(
+            pb.DrawPanelRequest(run_id=result.run_id, seed="3 17 22 31 40"), timeout=10)
     finally:
         first.close()
     checked = drawing.verify(result.lottery_json, "3 17 22 31 40", result.lottery_sha256)
@@ -173,11 +175,12 @@ def test_draw_panel_is_reproducible_matches_verify_and_survives_restart(tmp_path
 
     second = start_server(tmp_path, bus)   # same database: the run outlives the process
     try:
-        again = second.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed=" 3 17 22 31 40 "),
-                                      timeout=10)
+        again = second.stub.DrawPanel(
+            pb.DrawPanelRequest(run_id=result.run_id, seed=" 3 17 22 31 40 "), timeout=10)
         assert list(again.panel_ids) == list(drawn.panel_ids)
         with pytest.raises(grpc.RpcError) as err:
-            second.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="another"), timeout=10)
+            second.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="another"),
+                                  timeout=10)
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert err.value.details().startswith("seed:")
         with pytest.raises(grpc.RpcError) as err:
@@ -205,7 +208,8 @@ def test_draw_substitutes_after_the_draw(sortition, bus):
     with pytest.raises(grpc.RpcError) as err:
         sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id), timeout=10)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="42"), timeout=10)
+    drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="42"),
+                                     timeout=10)
     subs = sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id, count=5),
                                         timeout=10)
     assert len(subs.substitute_ids) == 5

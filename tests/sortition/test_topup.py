@@ -33,7 +33,8 @@ def _drain(*consumers) -> None:
 
 
 def _sent(bus, event_type):
-    return [events.decode(r.value) for r in bus.read_topic(events.topic_for(event_type, bus.prefix))]
+    return [events.decode(r.value)
+            for r in bus.read_topic(events.topic_for(event_type, bus.prefix))]
 
 
 def test_a_replacement_request_is_answered_with_a_top_up_that_keeps_the_quotas(tmp_path):
@@ -70,7 +71,8 @@ def test_a_replacement_request_is_answered_with_a_top_up_that_keeps_the_quotas(t
 
         _drain(top_ups)   # sortition draws the top-up ...
         _drain(sessions)  # ... and sessions offers the seat
-        answers = [e for e in _sent(bus, "substitutes_drawn") if e.substitutes_drawn.run_id != result.run_id]
+        answers = [e for e in _sent(bus, "substitutes_drawn")
+                   if e.substitutes_drawn.run_id != result.run_id]
         (answer,) = answers
         newcomers = list(answer.substitutes_drawn.substitute_ids)
         assert len(newcomers) == 1 and newcomers[0] not in drawn.panel_ids

@@ -126,35 +126,16 @@ def solve_lottery_lp(cols: NDArray[np.integer[Any]], n: Vector, v: Vector, *,
             except LinAlgError:
                 break
 
-        def solve(rhs: Vector) -> Vector:
-            solved: Vector = cho_solve(factor, rhs, check_finite=False)
-            return solved
-
-        def direction(rcl: Vector, rcs: Vector, rcz: float) -> Direction:
-            # r = rp - B W^-1 rc + B D rd
-            tl = rcl / wl - dl * rdl
-            ts = rcs / ws - ds * rds
-            tz = rcz / wz - dz * rdz
-            rhs = rp - Bu(tl, ts, tz)
-            dy = solve(rhs)
-            gl_, gs_, gz_ = BTy(dy)
-            dlam = tl + dl * gl_
-            dsv = ts + ds * gs_
-            dzv = tz + dz * gz_
-            dwl = rdl - gl_
-            dws = rds - gs_
-            dwz = rdz - gz_
-            return dlam, dsv, dzv, dy, dwl, dws, dwz
-
+        step = _Step(factor, Bu, BTy, rp, dl, ds, dz, wl, ws, wz, rdl, rds, rdz)
         # predictor
-        aff = direction(-lam * wl, -s * ws, -z * wz)
+        aff = step.direction(-lam * wl, -s * ws, -z * wz)
         ap = min(_step(lam, aff[0]), _step(s, aff[1]), _step(np.array([z]), np.array([aff[2]])))
         ad = min(_step(wl, aff[4]), _step(ws, aff[5]), _step(np.array([wz]), np.array([aff[6]])))
         mu_aff = ((lam + ap * aff[0]) @ (wl + ad * aff[4]) + (s + ap * aff[1]) @ (ws + ad * aff[5])
                   + (z + ap * aff[2]) * (wz + ad * aff[6])) / (J + T + 1)
         sigma = (mu_aff / mu) ** 3 if mu > 0 else 0.0
         # corrector
-        d = direction(sigma * mu - lam * wl - aff[0] * aff[4],
+        d = step.direction(sigma * mu - lam * wl - aff[0] * aff[4],
                       sigma * mu - s * ws - aff[1] * aff[5],
                       sigma * mu - z * wz - aff[2] * aff[6])
         ap = 0.995 * min(_step(lam, d[0]), _step(s, d[1]), _step(np.array([z]), np.array([d[2]])))
@@ -173,6 +154,46 @@ def solve_lottery_lp(cols: NDArray[np.integer[Any]], n: Vector, v: Vector, *,
     duals = yt / scale if scale > 0 else yt
     zc, lc = best if best is not None else (0.0, np.full(J, 1.0 / J))
     return LotteryLP(z=zc, weights=lc, duals=duals, iterations=it, converged=converged)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One iteration's factored normal equations with the iterate's scalings (d = u / w)
+    and dual residuals: the predictor and the corrector directions both solve with them."""
+
+    factor: tuple[Any, bool]
+    Bu: Callable[[Vector, Vector, float], Vector]
+    BTy: Callable[[Vector], tuple[Vector, Vector, float]]
+    rp: Vector
+    dl: Vector
+    ds: Vector
+    dz: float
+    wl: Vector
+    ws: Vector
+    wz: float
+    rdl: Vector
+    rds: Vector
+    rdz: float
+
+    def solve(self, rhs: Vector) -> Vector:
+        solved: Vector = cho_solve(self.factor, rhs, check_finite=False)
+        return solved
+
+    def direction(self, rcl: Vector, rcs: Vector, rcz: float) -> Direction:
+        # r = rp - B W^-1 rc + B D rd
+        tl = rcl / self.wl - self.dl * self.rdl
+        ts = rcs / self.ws - self.ds * self.rds
+        tz = rcz / self.wz - self.dz * self.rdz
+        rhs = self.rp - self.Bu(tl, ts, tz)
+        dy = self.solve(rhs)
+        gl_, gs_, gz_ = self.BTy(dy)
+        dlam = tl + self.dl * gl_
+        dsv = ts + self.ds * gs_
+        dzv = tz + self.dz * gz_
+        dwl = self.rdl - gl_
+        dws = self.rds - gs_
+        dwz = self.rdz - gz_
+        return dlam, dsv, dzv, dy, dwl, dws, dwz
 
 
 def _step(x: Vector, dx: Vector) -> float:

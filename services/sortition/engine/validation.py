@@ -22,7 +22,8 @@ def validate_instance(instance: Instance) -> None:
         if not isinstance(p.id, str) or not p.id.strip():
             raise InstanceError(f"people[{i}].id", "is empty")
         if p.id in seen_ids:
-            raise InstanceError(f"people[{i}].id", f"duplicate id {p.id!r} (also people[{seen_ids[p.id]}])")
+            raise InstanceError(f"people[{i}].id",
+                                f"duplicate id {p.id!r} (also people[{seen_ids[p.id]}])")
         seen_ids[p.id] = i
     seen_q: dict[tuple[str, str], int] = {}
     for qi, q in enumerate(instance.quotas):
@@ -38,14 +39,18 @@ def validate_instance(instance: Instance) -> None:
             if v < 0:
                 raise InstanceError(f"{f}.{name}", f"must not be negative, got {v}")
         if q.min > q.max:
-            raise InstanceError(f"{f}.min", f"min {q.min} exceeds max {q.max} for {q.feature}={q.value}")
+            raise InstanceError(f"{f}.min",
+                                f"min {q.min} exceeds max {q.max} for {q.feature}={q.value}")
         if q.min_flex is not None and not 0 <= q.min_flex <= q.min:
-            raise InstanceError(f"{f}.min_flex", f"must lie in 0..min ({q.min}), got {q.min_flex}")
+            raise InstanceError(f"{f}.min_flex",
+                                f"must lie in 0..min ({q.min}), got {q.min_flex}")
         if q.max_flex is not None and q.max_flex < q.max:
-            raise InstanceError(f"{f}.max_flex", f"must be at least max ({q.max}), got {q.max_flex}")
+            raise InstanceError(f"{f}.max_flex",
+                                f"must be at least max ({q.max}), got {q.max_flex}")
         key = (q.feature, q.value)
         if key in seen_q:
-            raise InstanceError(f"{f}", f"duplicate quota for {q.feature}={q.value} (also quotas[{seen_q[key]}])")
+            raise InstanceError(f"{f}", f"duplicate quota for {q.feature}={q.value} "
+                                        f"(also quotas[{seen_q[key]}])")
         seen_q[key] = qi
     seen_sel: set[str] = set()
     for j, sid in enumerate(instance.already_selected):
@@ -55,7 +60,8 @@ def validate_instance(instance: Instance) -> None:
             raise InstanceError(f"already_selected[{j}]", f"{sid!r} listed twice")
         seen_sel.add(sid)
     if len(seen_sel) > seats:
-        raise InstanceError("already_selected", f"{len(seen_sel)} people already seated for {seats} seats")
+        raise InstanceError("already_selected",
+                            f"{len(seen_sel)} people already seated for {seats} seats")
     if instance.one_per_household and len(seen_sel) > 1:
         hh = [instance.people[seen_ids[s]].household for s in seen_sel]
         hh = [h for h in hh if h]

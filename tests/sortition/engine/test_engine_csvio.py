@@ -16,7 +16,8 @@ from services.sortition.engine.csvio import load_people
 CASES = [
     # folder, categories, respondents, seats, n, convention, first id, n categories
     ("example_small_20", "categories.csv", "respondents.csv", 20, 200, "category,feature", "0", 2),
-    ("example_large_200", "categories.csv", "respondents.csv", 200, 2000, "category,feature", "0", 2),
+    ("example_large_200", "categories.csv", "respondents.csv", 200, 2000, "category,feature", "0",
+     2),
     ("geneva_30", "categories.csv", "respondents.csv", 30, 360, "category,feature", "A2224", 7),
     ("newdemocracy_20", "categories.csv", "respondents.csv", 20, 300, "category,name", "p0", 7),
     ("sf_fixture_22", "categories.csv", "respondents.csv", 22, 150, "feature,value", "p0", 4),
@@ -45,7 +46,8 @@ def test_sf_flex_columns(shared_instances):
 
 def test_households_from_address_columns(shared_instances):
     d = shared_instances / "newdemocracy_20"
-    inst = load_instance(d / "categories-simple.csv", d / "respondents-simple-with-households.csv", 12,
+    inst = load_instance(d / "categories-simple.csv",
+                         d / "respondents-simple-with-households.csv", 12,
                          household_columns=["primary_address1", "primary_zip"])
     assert inst.one_per_household
     assert len(inst.people) == 29
@@ -145,7 +147,8 @@ def test_flex_round_trip(tmp_path):
 
 def test_people_selected_remaining(tmp_path):
     q = write(tmp_path / "q.csv", "feature,value,min,max\ngender,m,0,2\ngender,f,0,2\n")
-    people = [Person("a", {"gender": "m"}), Person("b", {"gender": "f"}), Person("c", {"gender": "f"})]
+    people = [Person("a", {"gender": "m"}), Person("b", {"gender": "f"}),
+              Person("c", {"gender": "f"})]
     write_people(tmp_path / "r.csv", people, household_column="household")
     inst = load_instance(q, tmp_path / "r.csv", 2)
     assert [p.id for p in inst.people] == ["a", "b", "c"]

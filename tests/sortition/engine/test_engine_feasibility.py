@@ -99,7 +99,8 @@ def test_validation_errors():
         check_feasibility(Instance(pool, [Quota("gender", "m", 0, 1)], 0))
     assert e.value.field == "seats"
     with pytest.raises(InstanceError) as e:
-        check_feasibility(Instance(pool, [Quota("gender", "m", 0, 1)], 1, already_selected=("nobody",)))
+        check_feasibility(Instance(pool, [Quota("gender", "m", 0, 1)], 1,
+                                   already_selected=("nobody",)))
     assert e.value.field == "already_selected[0]"
 
 
