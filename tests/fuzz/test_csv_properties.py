@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from registry_helpers import Api
+from registry_support import Api
 
 from services.common import audit
 from services.common.bus import InProcessBus
