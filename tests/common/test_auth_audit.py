@@ -39,7 +39,8 @@ def test_roles_guard_endpoints(engine):
     r = client.post("/rollouts", headers={"Authorization": f"Bearer {operator}"})
     assert r.status_code == 200 and r.json == {"by": "anne"}
     assert store.revoke(operator)
-    assert client.post("/rollouts", headers={"Authorization": f"Bearer {operator}"}).status_code == 401
+    assert client.post("/rollouts",
+                       headers={"Authorization": f"Bearer {operator}"}).status_code == 401
     with pytest.raises(web.ApiError, match="unknown role"):
         store.issue("x", "king")
     with engine.connect() as conn:  # only the hash is stored

@@ -9,7 +9,8 @@ def test_chromium_renders_a_served_page(page, live_server):
 
     @app.get("/")
     def index():
-        return "<html lang='da'><title>Tilmelding</title><button id='b' onclick=\"this.textContent='ok'\">Klik</button></html>"
+        return ("<html lang='da'><title>Tilmelding</title>"
+                "<button id='b' onclick=\"this.textContent='ok'\">Klik</button></html>")
 
     page.goto(live_server(app))
     assert page.title() == "Tilmelding"

@@ -74,7 +74,8 @@ def drain(consumers, expected: int, seen, timeout: float = 60.0, until=None) -> 
 def test_each_event_is_consumed_once_per_group(make_bus):
     bus = make_bus(partitions=2)
     seen = {"billing": [], "audit": []}
-    consumers = [bus.consumer(group, ["bus_probe"], lambda e, g=group: seen[g].append(e.bus_probe.sequence))
+    consumers = [bus.consumer(group, ["bus_probe"],
+                              lambda e, g=group: seen[g].append(e.bus_probe.sequence))
                  for group in seen]
     for i in range(20):
         bus.publish(probe(i, assembly=f"a{i % 3}"))

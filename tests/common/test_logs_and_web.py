@@ -70,7 +70,8 @@ def test_json_body_names_the_body_and_reads_a_missing_optional_one_as_empty():
     assert client.post("/required", json={"a": 1}).json == {"got": {"a": 1}}
     for bad in ({"json": [1, 2]}, {"data": "not json", "content_type": "application/json"}, {}):
         r = client.post("/required", **bad)
-        assert r.status_code == 400 and r.json == {"error": "must be a JSON object", "field": "body"}
+        assert r.status_code == 400
+        assert r.json == {"error": "must be a JSON object", "field": "body"}
     assert client.post("/optional").json == {"got": {}}
     r = client.post("/optional", json=[1])
     assert r.status_code == 400 and r.json["field"] == "body"

@@ -19,7 +19,8 @@ def test_defaults_run_embedded():
 
 
 def test_values_come_from_the_environment():
-    s = RegistrySettings.from_env({"KLERO_BUS": "kafka", "KLERO_KAFKA_BOOTSTRAP": "k1:9092, k2:9092",
+    s = RegistrySettings.from_env({"KLERO_BUS": "kafka",
+                                   "KLERO_KAFKA_BOOTSTRAP": "k1:9092, k2:9092",
                                    "KLERO_REGISTRY_INVITATION_BATCH": "50",
                                    "KLERO_REGISTRY_DATABASE_URL": "postgresql+psycopg://db/x"})
     assert s.kafka_bootstrap == ("k1:9092", "k2:9092")

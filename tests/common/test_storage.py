@@ -47,7 +47,8 @@ MIGRATIONS = [Migration(1, "pool members", _create_pool), Migration(2, "member s
 def test_migrations_apply_once_and_in_order(engine):
     assert storage.migrate(engine, "registry", MIGRATIONS[:1]) == [1]
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO pool_member (id, municipality_code) VALUES ('p1', '0230')"))
+        conn.execute(sa.text(
+            "INSERT INTO pool_member (id, municipality_code) VALUES ('p1', '0230')"))
     assert storage.migrate(engine, "registry", MIGRATIONS) == [2]
     assert storage.migrate(engine, "registry", MIGRATIONS) == []
     assert storage.schema_version(engine, "registry") == 2
@@ -78,7 +79,8 @@ def test_apply_once_in_the_handlers_transaction(engine):
     storage.migrate(engine, "registry", MIGRATIONS)
     with engine.begin() as conn:
         assert storage.apply_once(conn, "registry.signups", "ev-1")
-        conn.execute(sa.text("INSERT INTO pool_member (id, municipality_code) VALUES ('p1', '0101')"))
+        conn.execute(sa.text(
+            "INSERT INTO pool_member (id, municipality_code) VALUES ('p1', '0101')"))
     with engine.begin() as conn:
         assert not storage.apply_once(conn, "registry.signups", "ev-1")
         assert storage.apply_once(conn, "sessions.panel", "ev-1")  # other group, own memory

@@ -72,9 +72,10 @@ class FakeKube:
     # --- HTTP ---------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict, content_type: str, body: bytes):
-        for pattern, kind, api_version in _ROUTES:
+        for pattern, route_kind, route_api_version in _ROUTES:
             m = pattern.match(path)
             if m:
+                kind, api_version = route_kind, route_api_version
                 break
         else:
             return 404, _status(404, "NotFound", f"the server could not find {path}")

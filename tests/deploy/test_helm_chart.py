@@ -23,7 +23,8 @@ SERVICES = ("registry", "sortition", "sessions", "recommendations")
 CRD_KINDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic")}
 KAFKATOPIC_SCHEMA = json.loads((Path(__file__).parent / "kafkatopic.schema.json").read_text())
 SECRET_ENV = ("KLERO_KAFKA_SASL_USERNAME", "KLERO_KAFKA_SASL_PASSWORD",
-              "KLERO_REGISTRY_ENCRYPTION_KEY", *(f"KLERO_{s.upper()}_DATABASE_URL" for s in SERVICES))
+              "KLERO_REGISTRY_ENCRYPTION_KEY",
+              *(f"KLERO_{s.upper()}_DATABASE_URL" for s in SERVICES))
 
 
 def region_values(region: str) -> dict:
