@@ -13,12 +13,16 @@ from services.common.web import ApiError
 from services.registry import lottery, models
 
 
-def assembly(conn: Connection, assembly_id: str) -> Row[Any]:
-    row = conn.execute(sa.select(models.assemblies)
-                       .where(models.assemblies.c.id == assembly_id)).first()
+def _by_id(conn: Connection, table: sa.Table, field: str, what: str, value: str) -> Row[Any]:
+    """The row whose id the request named; a 404 naming the field when there is none."""
+    row = conn.execute(sa.select(table).where(table.c.id == value)).first()
     if row is None:
-        raise ApiError("assembly_id", f"no assembly {assembly_id!r}", 404)
+        raise ApiError(field, f"no {what} {value!r}", 404)
     return row
+
+
+def assembly(conn: Connection, assembly_id: str) -> Row[Any]:
+    return _by_id(conn, models.assemblies, "assembly_id", "assembly", assembly_id)
 
 
 def open_assembly(conn: Connection, assembly_id: str) -> Row[Any]:
@@ -42,19 +46,11 @@ def population(conn: Connection, assembly_id: str) -> int:
 
 
 def template(conn: Connection, template_id: str) -> Row[Any]:
-    row = conn.execute(sa.select(models.templates)
-                       .where(models.templates.c.id == template_id)).first()
-    if row is None:
-        raise ApiError("template_id", f"no template {template_id!r}", 404)
-    return row
+    return _by_id(conn, models.templates, "template_id", "template", template_id)
 
 
 def rollout(conn: Connection, rollout_id: str) -> Row[Any]:
-    row = conn.execute(sa.select(models.rollouts)
-                       .where(models.rollouts.c.id == rollout_id)).first()
-    if row is None:
-        raise ApiError("rollout_id", f"no rollout {rollout_id!r}", 404)
-    return row
+    return _by_id(conn, models.rollouts, "rollout_id", "rollout", rollout_id)
 
 
 def invitation_states(conn: Connection, rollout_id: str) -> dict[str, int]:
