@@ -444,7 +444,7 @@ class Dispatcher:
                                               d.c.state == "sending"),
                              [{"b_assembly": a, "b_person": p, "b_purpose": u}
                               for a, p, u in keys])
-        except Exception:  # noqa: BLE001 - the rows stay in sending: resolved, never resent
+        except Exception:  # the rows stay in sending: resolved, never resent
             log.exception("could not release unsent delivery rows", extra={"rows": len(keys)})
 
     def _record(self, jobs: list[_Job]) -> None:

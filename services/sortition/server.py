@@ -150,7 +150,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                 log.info("solve stopped: call cancelled or past its deadline")
                 updates.put(("cancelled", None))
                 return
-            except BaseException as exc:  # handed to the serving thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the serving thread
                 updates.put(("error", exc))
                 return
             if should_stop():
@@ -395,6 +395,6 @@ def serve(settings: Settings) -> int:
     server.outbox.stop_relay()
     try:
         server.bus.close()
-    except Exception:  # closing on the way out; nothing left to protect
+    except Exception:  # noqa: BLE001 - closing on the way out; nothing left to protect
         pass
     return 0

@@ -1,2 +1,2 @@
-"""Fixtures for the deployment tests (defined in chart_helpers.py)."""
-from chart_helpers import helm, renderer  # noqa: F401 - pytest fixtures
+"""Fixtures for the deployment tests (defined in deploy_support.py)."""
+from deploy_support import helm, renderer  # noqa: F401 - pytest fixtures

@@ -11,7 +11,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart_helpers import CHART, KUBE_VERSION, REGIONS, of_kind, run_helm, values_file
+from deploy_support import CHART, KUBE_VERSION, REGIONS, of_kind, run_helm, values_file
 
 from kleroterion.ops.topics import all_topics
 from services.common import events

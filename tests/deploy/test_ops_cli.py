@@ -8,7 +8,7 @@ import tomllib
 import uuid
 
 import pytest
-from chart_helpers import of_kind
+from deploy_support import of_kind
 from fake_kube import MERGE_PATCH, STRATEGIC_PATCH, FakeKube, kubeconfig
 
 from kleroterion.cli import main

@@ -1,8 +1,8 @@
-"""Fuzz every operation of the recommendations service's OpenAPI document (fuzzing.py)."""
+"""Fuzz every operation of the recommendations service's OpenAPI document (fuzz_support.py)."""
 from __future__ import annotations
 
 import pytest
-from fuzzing import fuzz_operation, load, operation_ids
+from fuzz_support import fuzz_operation, load, operation_ids
 from recommendations_support import (
     ASSEMBLY,
     MEMBERS,

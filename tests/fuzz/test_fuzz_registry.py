@@ -1,9 +1,9 @@
-"""Fuzz every operation of the registry's OpenAPI document (see fuzzing.py)."""
+"""Fuzz every operation of the registry's OpenAPI document (see fuzz_support.py)."""
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from fuzzing import fuzz_operation, load, operation_ids
+from fuzz_support import fuzz_operation, load, operation_ids
 from registry_support import Api, ChannelPlugin, Outbox, extract, person_rows
 
 from services.common.bus import InProcessBus

@@ -1,8 +1,8 @@
-"""Fuzz every operation of the sessions service's OpenAPI document (see fuzzing.py)."""
+"""Fuzz every operation of the sessions service's OpenAPI document (see fuzz_support.py)."""
 from __future__ import annotations
 
 import pytest
-from fuzzing import fuzz_operation, load, operation_ids
+from fuzz_support import fuzz_operation, load, operation_ids
 from sessions_support import (
     assembly_created,
     make_sessions,
