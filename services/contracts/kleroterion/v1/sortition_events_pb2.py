@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kleroterion/v1/sortition_events.proto\x12\x0ekleroterion.v1\"\xb1\x02\n\x14\x44istributionComputed\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x17\n\x0fmin_probability\x18\x03 \x01(\x01\x12\x0c\n\x04gini\x18\x04 \x01(\x01\x12\x13\n\x0bpanel_count\x18\x05 \x01(\r\x12\x14\n\x0cpool_version\x18\x06 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x07 \x01(\t\x12\x14\n\x0clottery_size\x18\x08 \x01(\r\x12\x1e\n\x16max_rounding_deviation\x18\t \x01(\x01\x12\x16\n\x0egeometric_mean\x18\n \x01(\x01\x12\x1c\n\x14share_below_k_over_n\x18\x0b \x01(\x01\x12\x11\n\tpool_size\x18\x0c \x01(\r\x12\r\n\x05seats\x18\r \x01(\r\"\x8e\x01\n\x0bPanelMember\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12;\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32).kleroterion.v1.PanelMember.FeaturesEntry\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\nQuotaRange\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0b\n\x03min\x18\x03 \x01(\r\x12\x0b\n\x03max\x18\x04 \x01(\r\"\xc5\x01\n\nPanelDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x12\n\nmember_ids\x18\x05 \x03(\t\x12,\n\x07members\x18\x06 \x03(\x0b\x32\x1b.kleroterion.v1.PanelMember\x12*\n\x06quotas\x18\x07 \x03(\x0b\x32\x1a.kleroterion.v1.QuotaRange\"\xb7\x01\n\x10SubstitutesDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0esubstitute_ids\x18\x02 \x03(\t\x12\x16\n\x0elottery_sha256\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x1c\n\x14uncovered_member_ids\x18\x05 \x03(\t\x12\x30\n\x0bsubstitutes\x18\x06 \x03(\x0b\x32\x1b.kleroterion.v1.PanelMemberb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kleroterion/v1/sortition_events.proto\x12\x0ekleroterion.v1\"\xb1\x02\n\x14\x44istributionComputed\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x17\n\x0fmin_probability\x18\x03 \x01(\x01\x12\x0c\n\x04gini\x18\x04 \x01(\x01\x12\x13\n\x0bpanel_count\x18\x05 \x01(\r\x12\x14\n\x0cpool_version\x18\x06 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x07 \x01(\t\x12\x14\n\x0clottery_size\x18\x08 \x01(\r\x12\x1e\n\x16max_rounding_deviation\x18\t \x01(\x01\x12\x16\n\x0egeometric_mean\x18\n \x01(\x01\x12\x1c\n\x14share_below_k_over_n\x18\x0b \x01(\x01\x12\x11\n\tpool_size\x18\x0c \x01(\r\x12\r\n\x05seats\x18\r \x01(\r\"\x9b\x01\n\x10LotteryPublished\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x02 \x01(\t\x12\x14\n\x0clottery_size\x18\x03 \x01(\r\x12\x13\n\x0bpool_sha256\x18\x04 \x01(\t\x12\x14\n\x0cpublished_by\x18\x05 \x01(\t\x12\x1e\n\x16max_rounding_deviation\x18\x06 \x01(\x01\"\x8e\x01\n\x0bPanelMember\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12;\n\x08\x66\x65\x61tures\x18\x02 \x03(\x0b\x32).kleroterion.v1.PanelMember.FeaturesEntry\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\nQuotaRange\x12\x0f\n\x07\x66\x65\x61ture\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0b\n\x03min\x18\x03 \x01(\r\x12\x0b\n\x03max\x18\x04 \x01(\r\"\x8c\x02\n\nPanelDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0elottery_sha256\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x12\n\nmember_ids\x18\x05 \x03(\t\x12,\n\x07members\x18\x06 \x03(\x0b\x32\x1b.kleroterion.v1.PanelMember\x12*\n\x06quotas\x18\x07 \x03(\x0b\x32\x1a.kleroterion.v1.QuotaRange\x12\x17\n\x0fseed_entered_by\x18\x08 \x01(\t\x12\x17\n\x0fseed_entered_at\x18\t \x01(\t\x12\x13\n\x0bseed_source\x18\n \x01(\t\"\xf3\x01\n\x10SubstitutesDrawn\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0esubstitute_ids\x18\x02 \x03(\t\x12\x16\n\x0elottery_sha256\x18\x03 \x01(\t\x12\x13\n\x0bpanel_index\x18\x04 \x01(\r\x12\x1c\n\x14uncovered_member_ids\x18\x05 \x03(\t\x12\x30\n\x0bsubstitutes\x18\x06 \x03(\x0b\x32\x1b.kleroterion.v1.PanelMember\x12\x18\n\x10published_run_id\x18\x07 \x01(\t\x12 \n\x18published_lottery_sha256\x18\x08 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PANELMEMBER_FEATURESENTRY']._serialized_options = b'8\001'
   _globals['_DISTRIBUTIONCOMPUTED']._serialized_start=58
   _globals['_DISTRIBUTIONCOMPUTED']._serialized_end=363
-  _globals['_PANELMEMBER']._serialized_start=366
-  _globals['_PANELMEMBER']._serialized_end=508
-  _globals['_PANELMEMBER_FEATURESENTRY']._serialized_start=461
-  _globals['_PANELMEMBER_FEATURESENTRY']._serialized_end=508
-  _globals['_QUOTARANGE']._serialized_start=510
-  _globals['_QUOTARANGE']._serialized_end=580
-  _globals['_PANELDRAWN']._serialized_start=583
-  _globals['_PANELDRAWN']._serialized_end=780
-  _globals['_SUBSTITUTESDRAWN']._serialized_start=783
-  _globals['_SUBSTITUTESDRAWN']._serialized_end=966
+  _globals['_LOTTERYPUBLISHED']._serialized_start=366
+  _globals['_LOTTERYPUBLISHED']._serialized_end=521
+  _globals['_PANELMEMBER']._serialized_start=524
+  _globals['_PANELMEMBER']._serialized_end=666
+  _globals['_PANELMEMBER_FEATURESENTRY']._serialized_start=619
+  _globals['_PANELMEMBER_FEATURESENTRY']._serialized_end=666
+  _globals['_QUOTARANGE']._serialized_start=668
+  _globals['_QUOTARANGE']._serialized_end=738
+  _globals['_PANELDRAWN']._serialized_start=741
+  _globals['_PANELDRAWN']._serialized_end=1009
+  _globals['_SUBSTITUTESDRAWN']._serialized_start=1012
+  _globals['_SUBSTITUTESDRAWN']._serialized_end=1255
 # @@protoc_insertion_point(module_scope)

@@ -195,29 +195,65 @@ class ComputeDistributionUpdate(_message.Message):
     result: DistributionResult
     def __init__(self, progress: _Optional[_Union[SolveProgress, _Mapping]] = ..., result: _Optional[_Union[DistributionResult, _Mapping]] = ...) -> None: ...
 
+class PublishLotteryRequest(_message.Message):
+    __slots__ = ("run_id", "published_by")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_BY_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    published_by: str
+    def __init__(self, run_id: _Optional[str] = ..., published_by: _Optional[str] = ...) -> None: ...
+
+class PublishLotteryResponse(_message.Message):
+    __slots__ = ("run_id", "assembly_id", "lottery_sha256", "lottery_size", "published_by", "published_at")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSEMBLY_ID_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    LOTTERY_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_BY_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    assembly_id: str
+    lottery_sha256: str
+    lottery_size: int
+    published_by: str
+    published_at: str
+    def __init__(self, run_id: _Optional[str] = ..., assembly_id: _Optional[str] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., published_by: _Optional[str] = ..., published_at: _Optional[str] = ...) -> None: ...
+
 class DrawPanelRequest(_message.Message):
-    __slots__ = ("run_id", "seed")
+    __slots__ = ("run_id", "seed", "entered_by", "seed_source")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_BY_FIELD_NUMBER: _ClassVar[int]
+    SEED_SOURCE_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     seed: str
-    def __init__(self, run_id: _Optional[str] = ..., seed: _Optional[str] = ...) -> None: ...
+    entered_by: str
+    seed_source: str
+    def __init__(self, run_id: _Optional[str] = ..., seed: _Optional[str] = ..., entered_by: _Optional[str] = ..., seed_source: _Optional[str] = ...) -> None: ...
 
 class DrawPanelResponse(_message.Message):
-    __slots__ = ("run_id", "panel_ids", "panel_index", "lottery_sha256", "lottery_size", "seed")
+    __slots__ = ("run_id", "panel_ids", "panel_index", "lottery_sha256", "lottery_size", "seed", "entered_by", "entered_at", "seed_source", "published_at")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     PANEL_IDS_FIELD_NUMBER: _ClassVar[int]
     PANEL_INDEX_FIELD_NUMBER: _ClassVar[int]
     LOTTERY_SHA256_FIELD_NUMBER: _ClassVar[int]
     LOTTERY_SIZE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_BY_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEED_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     panel_ids: _containers.RepeatedScalarFieldContainer[str]
     panel_index: int
     lottery_sha256: str
     lottery_size: int
     seed: str
-    def __init__(self, run_id: _Optional[str] = ..., panel_ids: _Optional[_Iterable[str]] = ..., panel_index: _Optional[int] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., seed: _Optional[str] = ...) -> None: ...
+    entered_by: str
+    entered_at: str
+    seed_source: str
+    published_at: str
+    def __init__(self, run_id: _Optional[str] = ..., panel_ids: _Optional[_Iterable[str]] = ..., panel_index: _Optional[int] = ..., lottery_sha256: _Optional[str] = ..., lottery_size: _Optional[int] = ..., seed: _Optional[str] = ..., entered_by: _Optional[str] = ..., entered_at: _Optional[str] = ..., seed_source: _Optional[str] = ..., published_at: _Optional[str] = ...) -> None: ...
 
 class DrawSubstitutesRequest(_message.Message):
     __slots__ = ("run_id", "count", "depth")

@@ -44,6 +44,11 @@ class SortitionServiceStub:
                 request_serializer=kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionRequest.SerializeToString,
                 response_deserializer=kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionUpdate.FromString,
                 _registered_method=True)
+        self.PublishLottery = channel.unary_unary(
+                '/kleroterion.v1.SortitionService/PublishLottery',
+                request_serializer=kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryRequest.SerializeToString,
+                response_deserializer=kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryResponse.FromString,
+                _registered_method=True)
         self.DrawPanel = channel.unary_unary(
                 '/kleroterion.v1.SortitionService/DrawPanel',
                 request_serializer=kleroterion_dot_v1_dot_sortition__pb2.DrawPanelRequest.SerializeToString,
@@ -75,16 +80,27 @@ class SortitionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishLottery(self, request, context):
+        """Publishes a computed run as the assembly's lottery and freezes it: one published run per
+        assembly, before any seed exists. Publishing the same run again returns the same
+        publication; another run of an assembly that has one is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DrawPanel(self, request, context):
-        """Draws the panel of a computed run with a public seed. A run is drawn once: the same
-        seed again returns the same panel, another seed is FAILED_PRECONDITION.
+        """Draws the panel of the assembly's published run with a public seed entered after the
+        publication. An assembly is drawn once: the same seed again returns the same panel,
+        another seed, or a run that is not the published one, is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DrawSubstitutes(self, request, context):
-        """The ordered reserve list for the drawn panel of a run.
+        """The ordered reserve list for the drawn panel of the published run, drawn once: the same
+        count and depth again return the same list, others are FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -102,6 +118,11 @@ def add_SortitionServiceServicer_to_server(servicer, server):
                     servicer.ComputeDistribution,
                     request_deserializer=kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionRequest.FromString,
                     response_serializer=kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionUpdate.SerializeToString,
+            ),
+            'PublishLottery': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishLottery,
+                    request_deserializer=kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryRequest.FromString,
+                    response_serializer=kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryResponse.SerializeToString,
             ),
             'DrawPanel': grpc.unary_unary_rpc_method_handler(
                     servicer.DrawPanel,
@@ -168,6 +189,33 @@ class SortitionService:
             '/kleroterion.v1.SortitionService/ComputeDistribution',
             kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionRequest.SerializeToString,
             kleroterion_dot_v1_dot_sortition__pb2.ComputeDistributionUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishLottery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kleroterion.v1.SortitionService/PublishLottery',
+            kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryRequest.SerializeToString,
+            kleroterion_dot_v1_dot_sortition__pb2.PublishLotteryResponse.FromString,
             options,
             channel_credentials,
             insecure,
