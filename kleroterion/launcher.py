@@ -75,17 +75,25 @@ def _serve(args: argparse.Namespace) -> int:
         from services.common import logs
 
         entry = service_entry("sortition")
-        overrides = {"port": args.port} if args.port is not None else {}
+        # Given on the command line they win; otherwise KLERO_SORTITION_HOST/_PORT (or the
+        # defaults) decide, so a pod's environment is honoured.
+        overrides: dict[str, object] = {}
+        if args.port is not None:
+            overrides["port"] = args.port
+        if args.host is not None:
+            overrides["host"] = args.host
         settings = entry.settings(**overrides)
         logs.configure("sortition", settings.log_level, settings.log_format)
         return int(entry.module("server").serve(settings))
-    return serve_flask(args.service, args.host, args.port or 8080, args.threads)
+    return serve_flask(args.service, args.host or "0.0.0.0", args.port or 8080, args.threads)
 
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="run one service until SIGTERM (what a pod runs)")
     p.add_argument("service", choices=tuple(SERVICES))
-    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--host", default=None,
+                   help="address to listen on (default 0.0.0.0); sortition: default "
+                        "KLERO_SORTITION_HOST")
     p.add_argument("--port", type=int, default=None,
                    help="HTTP port (default 8080); sortition: gRPC port (default 50051)")
     p.add_argument("--threads", type=int, default=8, help="request threads (Flask services)")

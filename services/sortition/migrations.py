@@ -37,4 +37,23 @@ def _runs(op: Operations) -> None:
     op.create_index("ix_sortition_runs_assembly", "sortition_runs", ["assembly_id"])
 
 
-MIGRATIONS = [Migration(1, "runs: computed distributions, published lotteries and draws", _runs)]
+def _publication(op: Operations) -> None:
+    with op.batch_alter_table("sortition_runs") as batch:
+        batch.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("published_by", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("seed_entered_by", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("seed_source", sa.Text, nullable=True))
+        batch.add_column(sa.Column("top_up_of", sa.String(64), nullable=True))
+    # One published run per assembly: the database refuses a second even if two
+    # publications race.
+    op.create_table(
+        "sortition_publications",
+        sa.Column("assembly_id", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+MIGRATIONS = [Migration(1, "runs: computed distributions, published lotteries and draws", _runs),
+              Migration(2, "publication: one frozen run per assembly, who entered the seed",
+                        _publication)]

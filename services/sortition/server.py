@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from datetime import datetime
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from services.contracts.kleroterion.v1 import sortition_pb2 as pb
 from services.contracts.kleroterion.v1 import sortition_pb2_grpc as pb_grpc
 from services.sortition import draw as drawing
 from services.sortition import handlers
+from services.sortition.ceremony import CeremonyAuthority, DeclaredIdentity, seed_source
 from services.sortition.engine import (
     ALGORITHMS,
     Distribution,
@@ -56,7 +58,7 @@ from services.sortition.messages import (
     quota_ranges,
     report_message,
 )
-from services.sortition.models import Run, RunStore
+from services.sortition.models import PublicationRefused, Run, RunStore
 from services.sortition.settings import Settings
 from services.sortition.substitutes import draw_substitutes
 from services.sortition.topup import TopUps
@@ -66,7 +68,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SortitionService"].full_name
 MAX_LOTTERY_SIZE = 100_000
 PRODUCER = "sortition"
-EVENT_TYPES = ("distribution_computed", "panel_drawn", "substitutes_drawn")
+EVENT_TYPES = ("distribution_computed", "lottery_published", "panel_drawn", "substitutes_drawn")
 
 T = TypeVar("T")
 
@@ -81,10 +83,14 @@ def _should_stop(context: grpc.ServicerContext) -> Callable[[], bool]:
 
 
 class SortitionServicer(pb_grpc.SortitionServiceServicer):
-    def __init__(self, settings: Settings, store: RunStore, outbox: Outbox) -> None:
+    def __init__(self, settings: Settings, store: RunStore, outbox: Outbox,
+                 authority: CeremonyAuthority | None = None) -> None:
         self.settings = settings
         self.store = store
         self.outbox = outbox
+        # Who may publish and enter seeds (see ``ceremony``: declared until callers are
+        # authenticated).
+        self.authority: CeremonyAuthority = authority or DeclaredIdentity()
         # Counted so that operators (and tests) can see that stopped calls stop solving.
         self.solves_started = 0
         self.solves_cancelled = 0
@@ -125,6 +131,7 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                             ) -> Iterator[pb.ComputeDistributionUpdate]:
         try:
             algorithm, instance, m, tolerance = self._compute_args(request)
+            self._not_published(request.assembly_id)
             self._feasible_or_abort(instance)
         except (RequestError, Abort) as exc:
             abort(context, exc)
@@ -239,6 +246,29 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
         return distribution_result(run_id=run_id, instance=instance, distribution=distribution,
                                    rounded=rounded, pool_sha256=pool_hash, seconds=seconds)
 
+    def _not_published(self, assembly_id: str) -> None:
+        """A published lottery is frozen: runs computed after it could never be drawn, and
+        their announcements would only compete with the published one."""
+        published = self.store.published(assembly_id)
+        if published is not None:
+            raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                        f"assembly_id: assembly {assembly_id} published the lottery of run "
+                        f"{published.run_id} at {_when(published.published_at)}; it is frozen "
+                        "and no other run is computed for it")
+
+    def _published_or_abort(self, run: Run) -> None:
+        """Only the assembly's published run is drawn."""
+        published = self.store.published(run.assembly_id)
+        if published is None:
+            raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                        f"run_id: assembly {run.assembly_id} has no published lottery; publish "
+                        f"run {run.run_id} (PublishLottery) before any seed is entered")
+        if published.run_id != run.run_id:
+            raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                        f"run_id: run {run.run_id} is not the published lottery of assembly "
+                        f"{run.assembly_id} (run {published.run_id} is); only the published "
+                        "run is drawn")
+
     def _get_run(self, run_id: str) -> Run:
         if not run_id.strip():
             raise RequestError("run_id", "is required")
@@ -247,41 +277,108 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
             raise Abort(grpc.StatusCode.NOT_FOUND, f"run_id: no run {run_id!r}")
         return run
 
+    def PublishLottery(self, request: pb.PublishLotteryRequest,
+                       context: grpc.ServicerContext) -> pb.PublishLotteryResponse:
+        def handle() -> pb.PublishLotteryResponse:
+            run = self._get_run(request.run_id)
+            published_by = self.authority.publisher(context, run.assembly_id,
+                                                    request.published_by)
+            if run.top_up_of is not None or (run.seed is not None and run.published_at is None):
+                raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                            f"run_id: run {run.run_id} is a top-up, drawn when it was computed; "
+                            "only an assembly's own lottery is published")
+            self._stored_lottery(run)
+            try:
+                with self.store.engine.begin() as conn:
+                    stored = self.store.publish(run, published_by, conn=conn)
+                    self._enqueue(conn, ev.LotteryPublished(
+                        run_id=run.run_id, lottery_sha256=run.lottery_sha256,
+                        lottery_size=run.lottery_size, pool_sha256=run.pool_sha256,
+                        published_by=stored.published_by or "",
+                        max_rounding_deviation=run.max_rounding_deviation),
+                        run.assembly_id,
+                        str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/published")))
+            except PublicationRefused as refused:
+                other = refused.published
+                log.warning("publication refused", extra={
+                    "run_id": run.run_id, "assembly_id": run.assembly_id,
+                    "published_run_id": other.run_id, "requested_by": published_by})
+                raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                            f"run_id: assembly {run.assembly_id} already published the lottery "
+                            f"of run {other.run_id} at {_when(other.published_at)}; an assembly "
+                            "publishes one lottery and it stays frozen") from None
+            self.outbox.try_publish()
+            log.info("lottery published", extra={"run_id": run.run_id,
+                                                 "assembly_id": run.assembly_id,
+                                                 "published_by": stored.published_by})
+            return pb.PublishLotteryResponse(
+                run_id=run.run_id, assembly_id=run.assembly_id,
+                lottery_sha256=run.lottery_sha256, lottery_size=run.lottery_size,
+                published_by=stored.published_by or "",
+                published_at=_when(stored.published_at))
+        return self._run(context, handle)
+
+    def _stored_lottery(self, run: Run) -> drawing.Lottery:
+        lottery = drawing.parse_lottery(run.lottery_json.encode("utf-8"))
+        if lottery.sha256 != run.lottery_sha256:
+            raise Abort(grpc.StatusCode.DATA_LOSS,
+                        "run_id: the stored lottery no longer matches its published SHA-256")
+        return lottery
+
     def DrawPanel(self, request: pb.DrawPanelRequest,
                   context: grpc.ServicerContext) -> pb.DrawPanelResponse:
         def handle() -> pb.DrawPanelResponse:
             run = self._get_run(request.run_id)
             seed = drawing.normalize_seed(request.seed)
-            lottery = drawing.parse_lottery(run.lottery_json.encode("utf-8"))
-            if lottery.sha256 != run.lottery_sha256:
-                raise Abort(grpc.StatusCode.DATA_LOSS,
-                             "run_id: the stored lottery no longer matches its published SHA-256")
+            entered_by = self.authority.seed_enterer(context, run.assembly_id,
+                                                     request.entered_by)
+            source = seed_source(request.seed_source)
+            # The seed reaches the service only now, after the publication: a run that is
+            # not the assembly's published one is never drawn, so no seed can be tried
+            # against a lottery before it is frozen.
+            self._published_or_abort(run)
+            lottery = self._stored_lottery(run)
             result = drawing.draw(lottery, seed)
             pool = json_format.Parse(run.pool_json, pb.Pool())
             with self.store.engine.begin() as conn:
                 stored = self.store.record_draw(run.run_id, result.seed, result.panel_index,
-                                                result.panel, conn=conn)
+                                                result.panel, entered_by=entered_by,
+                                                seed_source=source, conn=conn)
                 if stored.seed != result.seed:
+                    log.warning("second draw refused", extra={
+                        "run_id": run.run_id, "assembly_id": run.assembly_id,
+                        "entered_by": entered_by})
                     raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                                 f"seed: run {run.run_id} was already drawn with another seed; "
-                                 "a published lottery is drawn once")
+                                f"seed: assembly {run.assembly_id} was drawn already (run "
+                                f"{run.run_id}, seed entered by {stored.seed_entered_by} at "
+                                f"{_when(stored.drawn_at)}) with another seed; an assembly is "
+                                "drawn once")
                 self._enqueue(conn, ev.PanelDrawn(
                     run_id=run.run_id, lottery_sha256=lottery.sha256, seed=result.seed,
                     panel_index=result.panel_index, member_ids=list(result.panel),
-                    members=panel_members(pool, result.panel), quotas=quota_ranges(pool)),
+                    members=panel_members(pool, result.panel), quotas=quota_ranges(pool),
+                    seed_entered_by=stored.seed_entered_by or "",
+                    seed_entered_at=_when(stored.drawn_at),
+                    seed_source=stored.seed_source or ""),
                     run.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/drawn")))
             self.outbox.try_publish()
-            log.info("panel drawn", extra={"run_id": run.run_id, "panel_index": result.panel_index})
+            log.info("panel drawn", extra={"run_id": run.run_id, "panel_index": result.panel_index,
+                                           "entered_by": stored.seed_entered_by})
             return pb.DrawPanelResponse(run_id=run.run_id, panel_ids=list(result.panel),
                                         panel_index=result.panel_index,
                                         lottery_sha256=lottery.sha256, lottery_size=lottery.size,
-                                        seed=result.seed)
+                                        seed=result.seed,
+                                        entered_by=stored.seed_entered_by or "",
+                                        entered_at=_when(stored.drawn_at),
+                                        seed_source=stored.seed_source or "",
+                                        published_at=_when(stored.published_at))
         return self._run(context, handle)
 
     def DrawSubstitutes(self, request: pb.DrawSubstitutesRequest,
                         context: grpc.ServicerContext) -> pb.DrawSubstitutesResponse:
         def handle() -> pb.DrawSubstitutesResponse:
             run = self._get_run(request.run_id)
+            self._published_or_abort(run)
             if run.panel_ids is None:
                 raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
                              "run_id: the panel has not been drawn yet (call DrawPanel first)")
@@ -297,16 +394,26 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
             ids = [p.id for p in instance.people]
             sub_ids = [ids[i] for i in reserve.substitutes]
             uncovered = [ids[j] for j in reserve.uncovered]
-            event_key = f"{run.run_id}/substitutes/{request.depth}/{request.count}"
+            asked = {"substitute_ids": sub_ids, "depth": request.depth or 1,
+                     "count": request.count}
             with self.store.engine.begin() as conn:
-                self.store.record_substitutes(run.run_id, {
-                    "substitute_ids": sub_ids, "depth": request.depth or 1,
-                    "count": request.count}, conn=conn)
+                stored = self.store.record_substitutes(run.run_id, asked, conn=conn)
+                if stored.substitutes != asked:
+                    before = stored.substitutes or {}
+                    log.warning("second reserve list refused", extra={
+                        "run_id": run.run_id, "assembly_id": run.assembly_id})
+                    raise Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                f"count: the reserve list of run {run.run_id} was drawn already "
+                                f"(count {before.get('count')}, depth {before.get('depth')}); "
+                                "it is drawn once and stands")
+                # One list per run, so one event id: a retried call announces nothing twice.
                 self._enqueue(conn, ev.SubstitutesDrawn(
                     run_id=run.run_id, substitute_ids=sub_ids, lottery_sha256=run.lottery_sha256,
                     panel_index=run.panel_index or 0, uncovered_member_ids=uncovered,
-                    substitutes=panel_members(pool, sub_ids)),
-                    run.assembly_id, str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)))
+                    substitutes=panel_members(pool, sub_ids), published_run_id=run.run_id,
+                    published_lottery_sha256=run.lottery_sha256),
+                    run.assembly_id,
+                    str(uuid.uuid5(uuid.NAMESPACE_URL, f"{run.run_id}/substitutes")))
             self.outbox.try_publish()
             response = pb.DrawSubstitutesResponse(run_id=run.run_id, substitute_ids=sub_ids,
                                                   uncovered_member_ids=uncovered,
@@ -316,6 +423,10 @@ class SortitionServicer(pb_grpc.SortitionServiceServicer):
                     response.first_replacements.add(member_id=ids[j], substitute_id=ids[s])
             return response
         return self._run(context, handle)
+
+
+def _when(at: datetime | None) -> str:
+    return at.isoformat().replace("+00:00", "Z") if at is not None else ""
 
 
 class SortitionServer:

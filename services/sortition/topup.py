@@ -60,8 +60,9 @@ def draw_top_up(ctx: TopUps, envelope: Envelope, *, group: str) -> None:
     request = envelope.replacement_requested
     assembly_id = envelope.assembly_id
     run = ctx.store.latest_drawn(assembly_id)
-    if run is None:
-        _skip(ctx, envelope, "no drawn run for the assembly", group=group)
+    published = ctx.store.published(assembly_id)
+    if run is None or published is None or run.published_run_id != published.run_id:
+        _skip(ctx, envelope, "no drawn run of the assembly's published lottery", group=group)
         return
     pool = json_format.Parse(run.pool_json, pb.Pool())
     instance = instance_from_pool(pool)
@@ -97,7 +98,9 @@ def draw_top_up(ctx: TopUps, envelope: Envelope, *, group: str) -> None:
                        people=[p for p in pool.people if p.id not in set(withdrawn)])
     substitutes = ev.SubstitutesDrawn(
         run_id=run_id, substitute_ids=new_ids, lottery_sha256=lottery.sha256,
-        panel_index=result.panel_index, substitutes=panel_members(pool, new_ids))
+        panel_index=result.panel_index, substitutes=panel_members(pool, new_ids),
+        # The consumers apply a top-up only for the lottery the assembly published.
+        published_run_id=published.run_id, published_lottery_sha256=published.lottery_sha256)
     envelope_out = events.new_event(
         substitutes, assembly_id=assembly_id, region=ctx.settings.region, producer=PRODUCER,
         correlation_id=envelope.event_id,
@@ -116,7 +119,8 @@ def draw_top_up(ctx: TopUps, envelope: Envelope, *, group: str) -> None:
             seed=result.seed, panel_index=result.panel_index,
             panel_json=json.dumps(list(result.panel)),
             substitutes_json=json.dumps({"substitute_ids": new_ids,
-                                         "top_up_for": request.vacated_by}))
+                                         "top_up_for": request.vacated_by}),
+            top_up_of=published.run_id)
         outbox.enqueue(conn, envelope_out)
     log.info("top-up drawn", extra={"run_id": run_id, "assembly_id": assembly_id,
                                     "new_members": len(new_ids)})

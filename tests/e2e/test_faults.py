@@ -60,7 +60,7 @@ def test_each_service_restarted_keeps_its_state(cluster, drawn):
     def draw(seed):
         with grpc.insecure_channel(cluster.services["sortition"].target) as channel:
             return pb_grpc.SortitionServiceStub(channel).DrawPanel(
-                pb.DrawPanelRequest(run_id=run_id, seed=seed), timeout=30)
+                pb.DrawPanelRequest(entered_by="Notary", run_id=run_id, seed=seed), timeout=30)
 
     def state():
         return {"registrants": sorted((x["id"], x["state"]) for x in a.registrants()),

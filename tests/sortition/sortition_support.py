@@ -62,3 +62,10 @@ def start_server(tmp_path: Path, bus, **settings) -> Running:
                             rounding_seconds=2, **settings)
     store = RunStore(storage.make_engine(cfg.database()))
     return Running(SortitionServer(cfg, bus=bus, store=store).start())
+
+
+def publish(stub: pb_grpc.SortitionServiceStub, run_id: str,
+            published_by: str = "Organiser") -> pb.PublishLotteryResponse:
+    """Publish a computed run as its assembly's lottery (before any seed is entered)."""
+    return stub.PublishLottery(pb.PublishLotteryRequest(run_id=run_id,
+                                                        published_by=published_by), timeout=10)

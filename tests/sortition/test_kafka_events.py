@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sortition_support import pool_message, small_instance, start_server
+from sortition_support import pool_message, publish, small_instance, start_server
 
 from services.common import events
 from services.common.bus import KafkaBus, KafkaConfig
@@ -20,8 +20,9 @@ def test_panel_drawn_reaches_kafka(kafka_bootstrap, tmp_path):
         updates = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
             assembly_id="asm-kafka", pool=pool_message(small_instance())), timeout=60))
         run_id = updates[-1].result.run_id
-        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=run_id, seed="9 9 9"),
-                                         timeout=60)
+        publish(sortition.stub, run_id)
+        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(entered_by="Notary", run_id=run_id,
+                                                             seed="9 9 9"), timeout=60)
         records = bus.read_topic(events.topic_for("panel_drawn", prefix), timeout=20)
         (envelope,) = [events.decode(r.value) for r in records]
         assert envelope.assembly_id == "asm-kafka" and envelope.producer == "sortition"

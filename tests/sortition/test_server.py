@@ -8,7 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from sortition_support import pool_message, small_instance, start_server
+from sortition_support import pool_message, publish, small_instance, start_server
 
 from services.common import events
 from services.common.bus import InProcessBus
@@ -164,8 +164,9 @@ def test_draw_panel_is_reproducible_matches_verify_and_survives_restart(tmp_path
     first = start_server(tmp_path, bus)
     try:
         result = _compute(first.stub, inst)[-1].result
-        drawn = first.stub.DrawPanel(
-            pb.DrawPanelRequest(run_id=result.run_id, seed="3 17 22 31 40"), timeout=10)
+        publish(first.stub, result.run_id)
+        drawn = first.stub.DrawPanel(pb.DrawPanelRequest(
+            entered_by="Notary", run_id=result.run_id, seed="3 17 22 31 40"), timeout=10)
     finally:
         first.close()
     checked = drawing.verify(result.lottery_json, "3 17 22 31 40", result.lottery_sha256)
@@ -175,16 +176,17 @@ def test_draw_panel_is_reproducible_matches_verify_and_survives_restart(tmp_path
 
     second = start_server(tmp_path, bus)   # same database: the run outlives the process
     try:
-        again = second.stub.DrawPanel(
-            pb.DrawPanelRequest(run_id=result.run_id, seed=" 3 17 22 31 40 "), timeout=10)
+        again = second.stub.DrawPanel(pb.DrawPanelRequest(
+            entered_by="Notary", run_id=result.run_id, seed=" 3 17 22 31 40 "), timeout=10)
         assert list(again.panel_ids) == list(drawn.panel_ids)
         with pytest.raises(grpc.RpcError) as err:
-            second.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="another"),
-                                  timeout=10)
+            second.stub.DrawPanel(pb.DrawPanelRequest(
+                entered_by="Notary", run_id=result.run_id, seed="another"), timeout=10)
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert err.value.details().startswith("seed:")
         with pytest.raises(grpc.RpcError) as err:
-            second.stub.DrawPanel(pb.DrawPanelRequest(run_id="nope", seed="1"), timeout=10)
+            second.stub.DrawPanel(pb.DrawPanelRequest(entered_by="Notary", run_id="nope",
+                                                      seed="1"), timeout=10)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         second.close()
@@ -208,7 +210,9 @@ def test_draw_substitutes_after_the_draw(sortition, bus):
     with pytest.raises(grpc.RpcError) as err:
         sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id), timeout=10)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="42"),
+    publish(sortition.stub, result.run_id)
+    drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(entered_by="Notary",
+                                                         run_id=result.run_id, seed="42"),
                                      timeout=10)
     subs = sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id, count=5),
                                         timeout=10)
@@ -229,7 +233,9 @@ def test_only_quota_categories_travel_with_the_draw(sortition, bus):
         person.features["postcode"] = "3400"  # in the pool, but no quota: stays home
     result = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
         assembly_id="asm-1", pool=pool), timeout=60))[-1].result
-    sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7"), timeout=10)
+    publish(sortition.stub, result.run_id)
+    sortition.stub.DrawPanel(pb.DrawPanelRequest(entered_by="Notary", run_id=result.run_id,
+                                                 seed="7"), timeout=10)
     (event,) = _events(bus, "panel_drawn")
     assert {k for m in event.panel_drawn.members for k in m.features} == {"gender", "age"}
 
@@ -261,10 +267,10 @@ def test_results_are_announced_through_the_outbox_even_with_the_broker_away(tmp_
     try:
         inst = small_instance()
         result = _compute(server.stub, inst)[-1].result  # the call succeeds all the same
-        drawn = server.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7 7 7"),
-                                      timeout=10)
-        again = server.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="7 7 7"),
-                                      timeout=10)
+        publish(server.stub, result.run_id)
+        request = pb.DrawPanelRequest(entered_by="Notary", run_id=result.run_id, seed="7 7 7")
+        drawn = server.stub.DrawPanel(request, timeout=10)
+        again = server.stub.DrawPanel(request, timeout=10)
         assert list(again.panel_ids) == list(drawn.panel_ids)
         assert _events(bus, "panel_drawn") == []
         bus.away = False

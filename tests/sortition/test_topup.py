@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sortition_support import pool_message, start_server
+from sortition_support import pool_message, publish, start_server
 
 from services.common import events
 from services.common.bus import InProcessBus
@@ -54,8 +54,9 @@ def test_a_replacement_request_is_answered_with_a_top_up_that_keeps_the_quotas(t
         inst = tight_instance()
         result = list(sortition.stub.ComputeDistribution(pb.ComputeDistributionRequest(
             assembly_id="asm-1", pool=pool_message(inst)), timeout=60))[-1].result
-        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed="1 2 3"),
-                                         timeout=10)
+        publish(sortition.stub, result.run_id)
+        drawn = sortition.stub.DrawPanel(pb.DrawPanelRequest(
+            entered_by="Notary", run_id=result.run_id, seed="1 2 3"), timeout=10)
         subs = sortition.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id,
                                                                         count=1), timeout=10)
         _drain(sessions)
