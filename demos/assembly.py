@@ -248,14 +248,21 @@ def _run(svc: Services, out: pathlib.Path, rng: np.random.Generator, today: date
     say("draw", f"published {lottery_path} ({result.lottery_size} panels, largest rounding "
                 f"deviation {result.max_rounding_deviation:.5f}) with SHA-256 "
                 f"{result.lottery_sha256}")
-    # The seed comes after the publication (at a real assembly: from a public event such
-    # as the numbers of a televised lottery); here it is fresh randomness unless given.
+    # Published and frozen first: only this run can be drawn, and the seed comes after it
+    # (at a real assembly: from a public event such as the numbers of a televised lottery);
+    # here it is fresh randomness unless given.
+    published = svc.stub.PublishLottery(pb.PublishLotteryRequest(
+        run_id=result.run_id, published_by="demo organiser"))
     seed_text = draw_seed or secrets.token_hex(8)
-    drawn = svc.stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed=seed_text))
+    drawn = svc.stub.DrawPanel(pb.DrawPanelRequest(
+        run_id=result.run_id, seed=seed_text, entered_by="demo notary",
+        seed_source="" if draw_seed is None else "given to the demo (--seed)"))
     subs_count = max(1, math.ceil(seats * fmt.dropout.substitutes_per_seat))
     subs = svc.stub.DrawSubstitutes(pb.DrawSubstitutesRequest(run_id=result.run_id,
                                                               count=subs_count))
     svc.pump()
+    say("draw", f"lottery published {published.published_at} by {published.published_by}; "
+                f"seed entered {drawn.entered_at} by {drawn.entered_by}")
     say("draw", f"seed {drawn.seed!r} drew panel {drawn.panel_index} of {drawn.lottery_size}: "
                 f"{len(drawn.panel_ids)} members; {len(subs.substitute_ids)} substitutes on the "
                 f"ordered reserve list")

@@ -339,8 +339,12 @@ class Assembly:
                              f"(k/n {self.seats / len(people):.4f}), {result.support_size} "
                              f"panels in the support, lottery of {result.lottery_size} "
                              f"(SHA-256 {result.lottery_sha256[:16]}…)")
-            drawn = stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed=seed),
-                                   timeout=60)
+            # Frozen before the seed exists: only the published run is drawn, once.
+            stub.PublishLottery(pb.PublishLotteryRequest(run_id=result.run_id,
+                                                         published_by="demo organiser"),
+                                timeout=30)
+            drawn = stub.DrawPanel(pb.DrawPanelRequest(run_id=result.run_id, seed=seed,
+                                                       entered_by="demo notary"), timeout=60)
             self.say("draw", f"seed {drawn.seed!r} drew panel {drawn.panel_index} of "
                              f"{drawn.lottery_size}: {len(drawn.panel_ids)} members")
             subs: list[str] = []
