@@ -13,7 +13,7 @@ from services.common import storage
 from services.common.handlers import EventHandlers
 from services.common.service import ServiceContext
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
-from services.recommendations import assemblies, evaluation
+from services.recommendations import assemblies, evaluation, published_draw
 from services.recommendations.settings import settings_of
 
 handlers: EventHandlers[ServiceContext] = EventHandlers("recommendations")
@@ -37,10 +37,25 @@ def assembly_created(ctx: ServiceContext, envelope: Envelope) -> None:
             assemblies.rename(conn, envelope.assembly_id, envelope.assembly_created.name)
 
 
+def _admitted(conn: sa.Connection, envelope: Envelope) -> bool:
+    """Only the assembly's published run is applied, once; a refusal is kept on record."""
+    reason = published_draw.admit(conn, envelope)
+    if reason is not None:
+        published_draw.refuse(conn, envelope, reason)
+    return reason is None
+
+
+@handlers.handles("lottery_published")
+def lottery_published(ctx: ServiceContext, envelope: Envelope) -> None:
+    with ctx.engine.begin() as conn:
+        if _claim(conn, ctx, envelope):
+            _admitted(conn, envelope)
+
+
 @handlers.handles("panel_drawn")
 def panel_drawn(ctx: ServiceContext, envelope: Envelope) -> None:
     with ctx.engine.begin() as conn:
-        if _claim(conn, ctx, envelope):
+        if _claim(conn, ctx, envelope) and _admitted(conn, envelope):
             for member_id in envelope.panel_drawn.member_ids:
                 assemblies.seat(conn, envelope.assembly_id, member_id, True)
 

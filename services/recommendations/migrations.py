@@ -8,6 +8,7 @@ tests/common/test_schema_drift.py checks the two agree). Version 2 uses the comm
 """
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import sqlalchemy as sa
@@ -290,10 +291,89 @@ def _v4(op: Operations) -> None:
     )
 
 
+def _published_draws(op: Operations) -> None:
+    op.create_table(
+        "rec_published_draws",
+        sa.Column("assembly_id", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("lottery_sha256", sa.String(64), nullable=False),
+        sa.Column("pinned_by", sa.String(40), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("panel_event_id", sa.String(64), nullable=True),
+        sa.Column("reserve_event_id", sa.String(64), nullable=True),
+    )
+
+
+def _ballots_as_counts(op: Operations) -> None:
+    """Ballot secrecy by construction: ``rec_ballots`` (one row per ballot, in voting order)
+    becomes ``rec_round_tallies`` (a count per level of every round, closed or open, so a
+    round in progress keeps its votes and goes on); the voters of every round are written
+    again in random order into a table without row ids (SQLite) so their storage order no
+    longer follows the voting; the rounds' HMAC keys are dropped with their column. What the
+    old rows leave in SQLite's write-ahead log goes at the next close or vote
+    (``voting.forget_history``); secure_delete zeroes the freed pages."""
+    conn = op.get_bind()
+    op.create_table(
+        "rec_round_tallies",
+        sa.Column("round_id", sa.String(36), primary_key=True),
+        sa.Column("level", sa.String(40), primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    rounds = sa.table("rec_rounds", sa.column("id", sa.String), sa.column("scale", sa.JSON))
+    ballots = sa.table("rec_ballots", sa.column("round_id", sa.String),
+                       sa.column("level", sa.String))
+    tallies = sa.table("rec_round_tallies", sa.column("round_id", sa.String),
+                       sa.column("level", sa.String), sa.column("count", sa.Integer))
+    counted: dict[tuple[str, str], int] = {
+        (r.round_id, r.level): int(r.n) for r in conn.execute(
+            sa.select(ballots.c.round_id, ballots.c.level, sa.func.count().label("n"))
+            .group_by(ballots.c.round_id, ballots.c.level))}
+    rows: dict[tuple[str, str], int] = {}
+    for r in conn.execute(sa.select(rounds.c.id, rounds.c.scale)):
+        for level in r.scale or []:
+            rows[(r.id, level["key"])] = 0
+    rows.update(counted)  # a level no longer on the scale keeps its ballots
+    if rows:
+        conn.execute(tallies.insert(), [{"round_id": rid, "level": lv, "count": n}
+                                        for (rid, lv), n in sorted(rows.items())])
+    op.drop_table("rec_ballots")
+
+    voters = sa.table("rec_round_voters", sa.column("round_id", sa.String),
+                      sa.column("member_id", sa.String))
+    by_round: dict[str, list[str]] = {}
+    for r in conn.execute(sa.select(voters.c.round_id, voters.c.member_id)):
+        by_round.setdefault(r.round_id, []).append(r.member_id)
+    shuffled: list[dict[str, str]] = []
+    for rid in sorted(by_round):
+        members = by_round[rid]
+        random.SystemRandom().shuffle(members)
+        shuffled.extend({"round_id": rid, "member_id": mid} for mid in members)
+    if conn.dialect.name == "sqlite":
+        op.drop_table("rec_round_voters")
+        op.create_table(
+            "rec_round_voters",
+            sa.Column("round_id", sa.String(36), primary_key=True),
+            sa.Column("member_id", sa.String(64), primary_key=True),
+            sqlite_with_rowid=False,
+        )
+    else:
+        conn.execute(voters.delete())
+    if shuffled:
+        conn.execute(voters.insert(), shuffled)
+
+    with op.batch_alter_table("rec_rounds") as batch:
+        batch.drop_column("hmac_key")
+
+
 MIGRATIONS = [
     Migration(1, "recommendations, versions, amendments, rounds, ballots, answers, "
                  "implementation, outbox", _v1),
     Migration(2, "move unpublished events to the shared event_outbox; drop rec_outbox", _v2),
     Migration(3, "released final reports (the files the public sees)", _v3),
     Migration(4, "evaluation facts and anonymous questionnaires", _v4),
+    Migration(5, "the lottery each assembly published: only its draw applies, once",
+              _published_draws),
+    Migration(6, "ballots kept only as counts per level; voters without order; round keys "
+                 "dropped", _ballots_as_counts),
 ]

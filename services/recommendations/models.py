@@ -1,10 +1,12 @@
 """The recommendations service's tables: the one source of its schema (migrations.py is the
 frozen history that builds it; tests/common/test_schema_drift.py checks they agree).
 
-Ballots are kept apart from who has voted: ``round_voters`` says which members have voted
-in a round (to refuse a second vote), ``ballots`` holds the levels keyed by an HMAC of the
-member id under a per-round key that is erased when the round closes. Neither table has a
-time column, so the two cannot be joined by time either.
+Ballot secrecy by construction (``voting.py``): there is no ballot row at all. A vote adds
+one to its level's count in ``round_tallies`` (every level's row is written by every vote,
+so not even the row that changed tells the level); ``round_voters`` says only which members
+have voted (to refuse a second vote). Neither has a time, an id or a row order that follows
+the voting: both are WITHOUT ROWID on SQLite (stored in key order), and the close of a round
+rewrites its voters in random order and empties the write-ahead log (``voting.py``).
 """
 from __future__ import annotations
 
@@ -115,7 +117,6 @@ rounds = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),  # open | closed
     sa.Column("threshold", sa.Float, nullable=False),
     sa.Column("scale", sa.JSON, nullable=False),
-    sa.Column("hmac_key", sa.String(64), nullable=True),
     sa.Column("result", sa.JSON, nullable=True),
     _ts("opened_at"),
     _ts("closed_at", nullable=True),
@@ -128,17 +129,22 @@ presence = sa.Table(
     sa.Column("member_id", sa.String(64), primary_key=True),
 )
 
+# Who has voted, and nothing else: no time, no order (WITHOUT ROWID: stored by key).
 round_voters = sa.Table(
     "rec_round_voters", metadata,
     sa.Column("round_id", sa.String(36), primary_key=True),
     sa.Column("member_id", sa.String(64), primary_key=True),
+    sqlite_with_rowid=False,
 )
 
-ballots = sa.Table(
-    "rec_ballots", metadata,
+# The ballots as counts: one row per level of the round's scale, all made when the round
+# opens, so neither their existence nor their order says which level was chosen first.
+round_tallies = sa.Table(
+    "rec_round_tallies", metadata,
     sa.Column("round_id", sa.String(36), primary_key=True),
-    sa.Column("voter_key", sa.String(64), primary_key=True),
-    sa.Column("level", sa.String(40), nullable=False),
+    sa.Column("level", sa.String(40), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 minority_statements = sa.Table(
@@ -269,4 +275,19 @@ answer_comments = sa.Table(
     sa.Column("question_id", sa.String(64), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sqlite_with_rowid=False,
+)
+
+# The lottery the assembly published, as this service learnt it (``published_draw.py``):
+# only its draw is applied, once.
+published_draws = sa.Table(
+    "rec_published_draws", metadata,
+    sa.Column("assembly_id", sa.String(200), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("lottery_sha256", sa.String(64), nullable=False),
+    # The event type that pinned it: lottery_published, or the first panel_drawn.
+    sa.Column("pinned_by", sa.String(40), nullable=False),
+    sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+    # The events that applied the panel and the run's own reserve list.
+    sa.Column("panel_event_id", sa.String(64), nullable=True),
+    sa.Column("reserve_event_id", sa.String(64), nullable=True),
 )

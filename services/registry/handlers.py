@@ -14,7 +14,7 @@ from __future__ import annotations
 from services.common import storage
 from services.common.handlers import EventHandlers
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
-from services.registry import dispatch, outgoing, pool
+from services.registry import dispatch, outgoing, pool, published_draw
 from services.registry.context import RegistryContext
 
 channels: EventHandlers[RegistryContext] = EventHandlers(dispatch.GROUP)
@@ -31,14 +31,25 @@ def invitations_requested(ctx: RegistryContext, envelopes: list[Envelope]) -> No
     ctx.dispatcher.send_batch(envelopes)
 
 
+@selection.handles("lottery_published")
+def lottery_published(ctx: RegistryContext, envelope: Envelope) -> None:
+    with ctx.engine.begin() as conn:
+        if not storage.apply_once(conn, selection.group, envelope.event_id):
+            return
+        refused = published_draw.admit(conn, envelope)
+        if refused is not None:
+            published_draw.refuse(conn, envelope, refused)
+
+
 @selection.handles("panel_drawn")
 def panel_drawn(ctx: RegistryContext, envelope: Envelope) -> None:
-    _seat(ctx, envelope, list(envelope.panel_drawn.member_ids), "selected")
+    _seat(ctx, envelope, list(envelope.panel_drawn.member_ids), "selected", draw=True)
 
 
 @selection.handles("substitutes_drawn")
 def substitutes_drawn(ctx: RegistryContext, envelope: Envelope) -> None:
-    _seat(ctx, envelope, list(envelope.substitutes_drawn.substitute_ids), "substitute")
+    _seat(ctx, envelope, list(envelope.substitutes_drawn.substitute_ids), "substitute",
+          draw=True)
 
 
 @selection.handles("seat_offered")
@@ -57,9 +68,14 @@ def member_responded(ctx: RegistryContext, envelope: Envelope) -> None:
 
 
 def _seat(ctx: RegistryContext, envelope: Envelope, registrant_ids: list[str], target: str,
-          *, answers_stand: bool = False) -> None:
+          *, answers_stand: bool = False, draw: bool = False) -> None:
     with ctx.engine.begin() as conn:
         if not storage.apply_once(conn, selection.group, envelope.event_id):
+            return
+        # Only the assembly's published run seats anyone, once.
+        refused = published_draw.admit(conn, envelope) if draw else None
+        if refused is not None:
+            published_draw.refuse(conn, envelope, refused)
             return
         notify = pool.seat(conn, envelope.assembly_id, registrant_ids, target,
                            answers_stand=answers_stand)

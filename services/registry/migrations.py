@@ -165,9 +165,24 @@ def _foreign_keys(op: Operations) -> None:
                 batch.create_foreign_key(name, referred, [column], ["id"])
 
 
+def _published_draws(op: Operations) -> None:
+    op.create_table(
+        "registry_published_draws",
+        sa.Column("assembly_id", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("lottery_sha256", sa.String(64), nullable=False),
+        sa.Column("pinned_by", sa.String(40), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("panel_event_id", sa.String(64), nullable=True),
+        sa.Column("reserve_event_id", sa.String(64), nullable=True),
+    )
+
+
 MIGRATIONS = [
     Migration(1, "assemblies, extracts, persons, rollouts, invitations, deliveries, "
                  "registrants, pool exports, aggregate statistics", _initial),
     Migration(2, "foreign keys of extracts, templates, rollouts and invitations",
               _foreign_keys),
+    Migration(3, "the lottery each assembly published: only its draw applies, once",
+              _published_draws),
 ]

@@ -1,5 +1,6 @@
-"""Events in: the platform's ``assembly_created``, sortition's ``panel_drawn`` and
-``substitutes_drawn`` (which carry the members' stratification features and the quotas) and
+"""Events in: the platform's ``assembly_created``, sortition's ``lottery_published``,
+``panel_drawn`` and ``substitutes_drawn`` (which carry the members' stratification features
+and the quotas; only the published run's draw applies, see ``published_draw``) and
 the registry's ``seat_answered`` (a member's own answer to their seat offer), each applied
 once per event id, with the events its change causes enqueued in the same transaction."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ from services.common.web import ApiError
 from services.contracts.kleroterion.v1 import sortition_events_pb2
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 from services.sessions import models as m
-from services.sessions import outgoing, queries, seats
+from services.sessions import outgoing, published_draw, queries, seats
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,28 @@ def assembly_created(change: Change, envelope: Envelope) -> None:
     change.summarise = True
 
 
+def _refused(change: Change, envelope: Envelope) -> bool:
+    """True (with the refusal on record) when the draw is not the assembly's published run's,
+    or was applied already."""
+    reason = published_draw.admit(change.conn, envelope)
+    if reason is None:
+        return False
+    published_draw.refuse(change.conn, envelope, reason)
+    change.changes_nothing = True
+    return True
+
+
+@handlers.handles("lottery_published")
+def lottery_published(change: Change, envelope: Envelope) -> None:
+    if _refused(change, envelope):
+        return
+    change.detail.update(run_id=envelope.lottery_published.run_id)
+
+
 @handlers.handles("panel_drawn")
 def panel_drawn(change: Change, envelope: Envelope) -> None:
+    if _refused(change, envelope):
+        return
     payload = events.payload_of(envelope)
     seats.seat_panel(change.conn, envelope.assembly_id,
                      _drawn(payload.member_ids, payload.members),
@@ -96,6 +117,8 @@ def panel_drawn(change: Change, envelope: Envelope) -> None:
 
 @handlers.handles("substitutes_drawn")
 def substitutes_drawn(change: Change, envelope: Envelope) -> None:
+    if _refused(change, envelope):
+        return
     payload = events.payload_of(envelope)
     assembly_id = envelope.assembly_id
     seats.list_substitutes(change.conn, assembly_id,

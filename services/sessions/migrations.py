@@ -120,5 +120,20 @@ def _seated_when_held(op: Operations) -> None:
     op.add_column("sessions", sa.Column("seated", sa.Integer, nullable=True))
 
 
+def _published_draws(op: Operations) -> None:
+    op.create_table(
+        "sessions_published_draws",
+        sa.Column("assembly_id", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("lottery_sha256", sa.String(64), nullable=False),
+        sa.Column("pinned_by", sa.String(40), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("panel_event_id", sa.String(64), nullable=True),
+        sa.Column("reserve_event_id", sa.String(64), nullable=True),
+    )
+
+
 MIGRATIONS = [Migration(1, "programme, panel, attendance, vacancies and seatings", _initial),
-              Migration(2, "members seated when a session was held", _seated_when_held)]
+              Migration(2, "members seated when a session was held", _seated_when_held),
+              Migration(3, "the lottery each assembly published: only its draw applies, once",
+                        _published_draws)]

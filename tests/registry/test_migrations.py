@@ -18,9 +18,15 @@ from services.registry.migrations import MIGRATIONS
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
+# Tables that later migrations (3 on) add: not part of a version 1 or 2 database.
+LATER_TABLES = {models.published_draws.name}
+
+
 def _models_without_foreign_keys() -> sa.MetaData:
     bare = sa.MetaData()
     for table in models.metadata.sorted_tables:
+        if table.name in LATER_TABLES:
+            continue
         sa.Table(table.name, bare,
                  *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
                              autoincrement=c.autoincrement) for c in table.columns),
@@ -67,7 +73,7 @@ def _upgrade_keeps_rows_and_adds_foreign_keys(url: str) -> None:
                 municipality_code=101, age_band="18-29", sex="female", status="sent",
                 signed_up=False))
 
-        assert storage.migrate(engine, "registry", MIGRATIONS) == [2]
+        assert storage.migrate(engine, "registry", MIGRATIONS) == [2, 3]
         assert _diff(engine, models.metadata) == []
         assert _foreign_keys(engine) == {
             ("extracts", "assembly_id", "assemblies"), ("templates", "assembly_id", "assemblies"),

@@ -64,7 +64,9 @@ def panel_drawn(ids, features=None, quotas=()) -> sortition_events_pb2.PanelDraw
 
 
 def substitutes_drawn(ids, run_id="r1", features=None) -> sortition_events_pb2.SubstitutesDrawn:
-    return sortition_events_pb2.SubstitutesDrawn(run_id=run_id, substitute_ids=list(ids),
+    # A top-up (another run_id) names the published run it fills seats of.
+    return sortition_events_pb2.SubstitutesDrawn(run_id=run_id, published_run_id="r1",
+                                                 substitute_ids=list(ids),
                                                  substitutes=_people(ids, features))
 
 
