@@ -109,6 +109,22 @@ class ServiceSettings:
                              choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     log_format: str = setting("json", "Log format: json (for collectors) or text (for people).",
                               env="KLERO_LOG_FORMAT", choices=("json", "text"))
+    code_failures_per_client: int = setting(
+        10, "Failed code tries (sign-up, seat answer, vote, questionnaire) one client may make "
+        "within KLERO_CODE_FAILURE_WINDOW_SECONDS before it is locked out.",
+        env="KLERO_CODE_FAILURES_PER_CLIENT", minimum=1)
+    code_failures_per_code: int = setting(
+        5, "Failed tries with one code (from any client) within the window before that code "
+        "is locked.", env="KLERO_CODE_FAILURES_PER_CODE", minimum=1)
+    code_failure_window_seconds: int = setting(
+        600, "Window in which failed code tries are counted.",
+        env="KLERO_CODE_FAILURE_WINDOW_SECONDS", minimum=1)
+    code_lockout_seconds: int = setting(
+        900, "First lockout of a client or a code; each further lockout lasts twice as long.",
+        env="KLERO_CODE_LOCKOUT_SECONDS", minimum=1)
+    code_lockout_max_seconds: int = setting(
+        86_400, "Longest lockout; a client or code without failures for this long starts "
+        "again at the first lockout.", env="KLERO_CODE_LOCKOUT_MAX_SECONDS", minimum=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:

@@ -14,6 +14,8 @@ REFUSALS = {
     "404": "Unknown assembly, recommendation, round, amendment, milestone or questionnaire",
     "409": "Conflicts with the current state (names the field)",
     "422": "A value outside its choices (names the field)",
+    "429": "Too many failed tries from this client or with this code: locked out; "
+           "Retry-After says for how many seconds (services/common/ratelimit.py)",
 }
 S, INT, B, N = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
 DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
@@ -37,6 +39,9 @@ def _op(summary: str, roles: list[str] | None, *, params: tuple = (), query: dic
     for code in sorted(set(codes)):
         responses[code] = {"description": REFUSALS[code],
                            "content": {"application/json": {"schema": ERROR}}}
+        if code == "429":
+            responses[code]["headers"] = {"Retry-After": {
+                "schema": INT, "description": "Seconds until the lockout ends"}}
     op: dict = {"summary": summary, "responses": responses}
     if roles is None:
         op["security"] = []
@@ -125,7 +130,7 @@ def document() -> dict:
             body=_obj(("present",), present={"type": "array", "items": S}))},
         "/rounds/{round_id}/ballots": {"post": _op(
             "A member's secret vote with their member code (no operator token)", None,
-            params=rd, ok="201", errors=("400", "401", "403", "404", "409", "422"),
+            params=rd, ok="201", errors=("400", "401", "403", "404", "409", "422", "429"),
             body=_obj(("member_code", "level"), member_code=S, level=S))},
         "/rounds/{round_id}": {"get": _op("A voting round", OPERATORS, params=rd)},
         "/rounds/{round_id}/close": {"post": _op(
@@ -207,7 +212,7 @@ def document() -> dict:
                        errors=("400", "404", "409"), content={"text/html": {"schema": S}}),
             "post": {**_op("Vote through the members' page (a form; answers with a page)",
                            None, params=r, query=LANG, ok="303",
-                           errors=("400", "401", "403", "404", "409", "422"),
+                           errors=("400", "401", "403", "404", "409", "422", "429"),
                            content={"text/html": {"schema": S}}),
                      "requestBody": {"required": True, "content": {
                          "application/x-www-form-urlencoded": {"schema": _obj(
@@ -227,7 +232,7 @@ def document() -> dict:
             "A questionnaire's questions (no results)", None, params=q)},
         "/public/questionnaires/{questionnaire_id}/responses": {"post": _op(
             "An anonymous response with a member code or a one-time code", None, params=q,
-            ok="201", errors=("400", "401", "403", "404", "409", "422"),
+            ok="201", errors=("400", "401", "403", "404", "409", "422", "429"),
             body=_obj(("answers",), member_code=S, respondent_code=S,
                       answers={"type": "object"}))},
         "/public/questionnaires/{questionnaire_id}/form": {
@@ -235,7 +240,7 @@ def document() -> dict:
                        errors=("400", "404", "409"), content={"text/html": {"schema": S}}),
             "post": {**_op("Answer through the page (a form; answers with a page)", None,
                            params=q, query=LANG, ok="303",
-                           errors=("400", "401", "403", "404", "409", "422"),
+                           errors=("400", "401", "403", "404", "409", "422", "429"),
                            content={"text/html": {"schema": S}}),
                      "requestBody": {"required": True, "content": {
                          "application/x-www-form-urlencoded": {"schema": _obj(

@@ -10,6 +10,14 @@ OPS = list(OPERATORS)
 ALL = list(ANYONE)
 
 
+# The code endpoints' lockout (services/common/ratelimit.py).
+TOO_MANY_TRIES: dict[str, Any] = {
+    "description": "Too many failed tries from this client or with this code: locked out; "
+                   "Retry-After says for how many seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                "description": "Seconds until the lockout ends"}}}
+
+
 def _op(summary: str, roles: list[str] | None, *, params: tuple = (), body: dict | None = None,
         ok: str = "200", multipart: bool = False, responses: dict | None = None) -> dict:
     op: dict = {"summary": summary,
@@ -121,14 +129,16 @@ def document() -> dict:
             responses={"404": {"description": "Unknown code"},
                        "409": {"description": "Code already used, or the seat already "
                                               "answered"},
-                       "410": {"description": "The assembly has ended"}})},
+                       "410": {"description": "The assembly has ended"},
+                       "429": dict(TOO_MANY_TRIES)})},
         "/api/public/signup": {"post": _op(
             "Sign up with an invitation code (public)", None, ok="201",
             body=_obj(code=S, language=S, answers={"type": "object"}, available=B, consent=B),
             responses={"422": {"description": "Missing answers (errors lists every field)"},
                        "404": {"description": "Unknown code"},
                        "409": {"description": "Code already used"},
-                       "410": {"description": "The assembly has ended"}})},
+                       "410": {"description": "The assembly has ended"},
+                       "429": dict(TOO_MANY_TRIES)})},
         "/api/public/seat": {"post": _op(
             "Confirm or decline a seat with the invitation code (public); a reason, from "
             "a fixed list, is kept only with a decline", None,
@@ -141,7 +151,8 @@ def document() -> dict:
                        "404": {"description": "Unknown code"},
                        "409": {"description": "The code's person is not drawn, or has "
                                               "answered already"},
-                       "410": {"description": "The assembly has ended"}})},
+                       "410": {"description": "The assembly has ended"},
+                       "429": dict(TOO_MANY_TRIES)})},
         "/openapi.json": {"get": _op("This document", None)},
     }
     return {

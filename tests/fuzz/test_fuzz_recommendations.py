@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from fuzz_support import fuzz_operation, load, operation_ids
+from fuzz_support import UNLIMITED_CODE_TRIES, fuzz_operation, load, operation_ids
 from recommendations_support import (
     ASSEMBLY,
     MEMBERS,
@@ -19,7 +19,8 @@ from services.recommendations.openapi import document
 
 @pytest.fixture(scope="module")
 def recommendations(tmp_path_factory):
-    settings = Settings.from_env({}, data_dir=str(tmp_path_factory.mktemp("recommendations")))
+    settings = Settings.from_env({}, data_dir=str(tmp_path_factory.mktemp("recommendations")),
+                                 **UNLIMITED_CODE_TRIES)
     svc = Service(settings, InProcessBus(), Clock()).start()
     svc.publish(PanelDrawn(run_id="r1", member_ids=MEMBERS))
     first, second = draft(svc)["id"], draft(svc, "Mere natur")["id"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from fuzz_support import fuzz_operation, load, operation_ids
+from fuzz_support import UNLIMITED_CODE_TRIES, fuzz_operation, load, operation_ids
 from registry_support import Api, ChannelPlugin, Outbox, extract, person_rows
 
 from services.common.bus import InProcessBus
@@ -17,7 +17,7 @@ from services.registry.settings import Settings
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     settings = Settings.from_env({}, data_dir=str(tmp_path_factory.mktemp("registry")),
-                                 send_backoff_ms=0)
+                                 send_backoff_ms=0, **UNLIMITED_CODE_TRIES)
     host = PluginHost(enabled=["formats", "test-channels"],
                       extra_plugins=[("test-channels", ChannelPlugin(Outbox()))])
     ctx = registry_app.build(settings, bus=InProcessBus(), plugins=host)

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from services.common import auth
+from services.common import auth, ratelimit
+from services.common.ratelimit import RateLimited
 from services.common.service import current_context
 from services.common.web import ApiError, json_body
 from services.recommendations import models as m
@@ -35,9 +36,18 @@ from services.recommendations.questionnaires import (
 )
 from services.recommendations.roles import FACILITATOR, OPERATORS
 from services.recommendations.settings import settings_of
-from services.recommendations.views.shared import TEMPLATES, change, log_change, now
+from services.recommendations.views.shared import (
+    TEMPLATES,
+    change,
+    code_guard,
+    count_failure,
+    locked_message,
+    log_change,
+    now,
+)
 
 blueprint = Blueprint("questionnaires", __name__, template_folder=TEMPLATES)
+blueprint.register_error_handler(RateLimited, ratelimit.response)
 
 
 @blueprint.post("/assemblies/<assembly_id>/questionnaires")
@@ -144,10 +154,17 @@ def answer(questionnaire_id: str) -> ResponseReturnValue:
     """An anonymous response: ``{"member_code" | "respondent_code": ..., "answers": {...}}``.
     No operator token."""
     data = json_body()
-    with change() as conn:
-        record_response(conn, questionnaire_id, data.get("answers"),
-                        member_code=data.get("member_code"),
-                        respondent_code=data.get("respondent_code"))
+    field = ("respondent_code" if data.get("member_code") is None
+             and data.get("respondent_code") is not None else "member_code")
+    guard = code_guard(field, data.get(field))
+    try:
+        with change() as conn:
+            record_response(conn, questionnaire_id, data.get("answers"),
+                            member_code=data.get("member_code"),
+                            respondent_code=data.get("respondent_code"))
+    except Refused as exc:
+        count_failure(guard, exc)
+        raise
     return jsonify(questionnaire_id=questionnaire_id, recorded=True), 201
 
 
@@ -238,9 +255,16 @@ def questionnaire_page(questionnaire_id: str) -> ResponseReturnValue:
     page["answers"] = answers
     code = request.form.get(code_field, "")
     try:
+        guard = code_guard(code_field, code)
+    except RateLimited as locked:
+        page["errors"] = [{"text": locked_message(lang, locked), "field": code_field}]
+        return (render_template("questionnaire.html", **page, message=None), 429,
+                {"Retry-After": str(locked.retry_after)})
+    try:
         with change() as conn:
             record_response(conn, questionnaire_id, answers, **{code_field: code})
     except Refused as exc:
+        count_failure(guard, exc)
         page["errors"] = [{"text": t["refused"].get(exc.kind, t["refused"]["answers"]),
                            "field": exc.field}]
         # The code is never sent back into the form: it proves who may answer.
