@@ -163,9 +163,11 @@ def has_voted(conn: sa.Connection, round_id: str, member_id: str) -> bool:
         m.round_voters.c.round_id == round_id, m.round_voters.c.member_id == member_id)))
 
 
-def ballot_levels(conn: sa.Connection, round_id: str) -> list[str]:
-    return list(conn.scalars(sa.select(m.ballots.c.level)
-                             .where(m.ballots.c.round_id == round_id)))
+def round_tally(conn: sa.Connection, round_id: str) -> dict[str, int]:
+    """How many ballots each level of a round has (the ballots are kept only as counts)."""
+    return {str(level): int(count) for level, count in conn.execute(
+        sa.select(m.round_tallies.c.level, m.round_tallies.c.count)
+        .where(m.round_tallies.c.round_id == round_id))}
 
 
 # --- answers and implementation ---------------------------------------------------------------

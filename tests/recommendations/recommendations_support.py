@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import sqlalchemy as sa
+
 from services.common import events
 from services.common.bus import InProcessBus
 from services.common.plugins import PluginHost
 from services.contracts.kleroterion.v1.sortition_events_pb2 import PanelDrawn
 from services.recommendations import app as service
+from services.recommendations import models
 from services.recommendations.settings import Settings
 
 # Re-exported for the test modules, which import what they need from here.
@@ -108,3 +111,13 @@ def adopt(recommendations, title="Flere cykelstier",
     r = recommendations.call("post", f"/rounds/{round_id}/close")
     assert r.status_code == 200, r.json
     return rec["id"], r.json
+
+
+def cast_levels(recommendations, round_id=None):
+    """The ballots as the levels they hold (sorted): the service keeps only counts."""
+    t = models.round_tallies
+    query = sa.select(t.c.level, t.c.count)
+    if round_id is not None:
+        query = query.where(t.c.round_id == round_id)
+    with recommendations.ctx.engine.connect() as conn:
+        return sorted(level for level, count in conn.execute(query) for _ in range(count))

@@ -10,7 +10,6 @@ members have the text in the room.
 """
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -18,7 +17,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from services.common import auth
+from services.common import auth, ratelimit
+from services.common.ratelimit import RateLimited
 from services.common.service import current_context
 from services.common.web import ApiError, json_body
 from services.recommendations import drafting, queries, voting
@@ -27,9 +27,20 @@ from services.recommendations import scale as scales
 from services.recommendations.inputs import MAX_SUPPORTERS, Refused, a_whole_number, language, text
 from services.recommendations.queries import Row
 from services.recommendations.roles import FACILITATOR, OPERATORS
-from services.recommendations.views.shared import TEMPLATES, change, log_change, now, today, who
+from services.recommendations.views.shared import (
+    TEMPLATES,
+    change,
+    code_guard,
+    count_failure,
+    locked_message,
+    log_change,
+    now,
+    today,
+    who,
+)
 
 blueprint = Blueprint("voting", __name__, template_folder=TEMPLATES)
+blueprint.register_error_handler(RateLimited, ratelimit.response)
 
 
 def round_json(r: Row, *, voted: int | None = None, present: int | None = None
@@ -61,8 +72,8 @@ def open_round(rec_id: str) -> ResponseReturnValue:
         conn.execute(m.rounds.insert().values(
             id=round_id, recommendation_id=rec_id, assembly_id=rec.assembly_id, number=number,
             version=rec.current_version, status="open", threshold=threshold,
-            scale=a.scale or scales.DEFAULT_SCALE, hmac_key=secrets.token_hex(32),
-            opened_at=now()))
+            scale=a.scale or scales.DEFAULT_SCALE, opened_at=now()))
+        voting.open_tally(conn, round_id, a.scale or scales.DEFAULT_SCALE)
         log_change(conn, "round.open", f"recommendation:{rec_id}",
                    {"round": round_id, "number": number, "threshold": threshold})
         return jsonify(round_json(queries.round_row(conn, round_id), voted=0, present=0)), 201
@@ -94,8 +105,14 @@ def roll_call(round_id: str) -> Response:
 def cast_ballot(round_id: str) -> ResponseReturnValue:
     """A member's vote: ``{"member_code": ..., "level": ...}``. No operator token."""
     data = json_body()
-    with change() as conn:
-        voting.record_ballot(conn, round_id, data.get("member_code"), data.get("level"))
+    guard = code_guard("member_code", data.get("member_code"))
+    try:
+        with change() as conn:
+            voting.record_ballot(conn, round_id, data.get("member_code"), data.get("level"))
+    except Refused as exc:
+        count_failure(guard, exc)
+        raise
+    voting.forget_history(current_context().engine, insist=False)
     return jsonify(round_id=round_id, recorded=True), 201
 
 
@@ -111,17 +128,19 @@ def get_round(round_id: str) -> Response:
 @blueprint.post("/rounds/<round_id>/close")
 @auth.require(*FACILITATOR)
 def close_round(round_id: str) -> Response:
-    """Count the round. The HMAC key is erased, so afterwards not even the database ties a
-    ballot to a member."""
+    """Count the round. Its voters are rewritten in random order and, once committed, the
+    database's history of the round is purged (voting.forget_history)."""
+    ctx = current_context()
     with change() as conn:
         r = queries.round_row(conn, round_id)
-        result = voting.close_round(conn, current_context(), r, today())
+        result = voting.close_round(conn, ctx, r, today())
         log_change(conn, "round.close", f"round:{round_id}",
                    {"support_share": result["support_share"],
                     "adopted": result["threshold_met"]})
         voted, present = queries.round_counts(conn, round_id)
-        return jsonify(round_json(queries.round_row(conn, round_id), voted=voted,
-                                  present=present))
+        body = round_json(queries.round_row(conn, round_id), voted=voted, present=present)
+    voting.forget_history(ctx.engine, insist=True)
+    return jsonify(body)
 
 
 @blueprint.post("/recommendations/<rec_id>/minority-statements")
@@ -250,16 +269,25 @@ def vote_page(rec_id: str) -> ResponseReturnValue:
     if level is None:
         errors.append(("level", "level"))
     status = 400
+    headers: dict[str, str] = {}
     if not errors:
         try:
-            with change() as conn:
-                voting.record_ballot(conn, r.id, code, level)
-        except Refused as exc:
-            errors.append((exc.kind, exc.field))
-            status = exc.status
+            guard = code_guard("member_code", code)
+            try:
+                with change() as conn:
+                    voting.record_ballot(conn, r.id, code, level)
+                voting.forget_history(current_context().engine, insist=False)
+            except Refused as exc:
+                count_failure(guard, exc)
+                errors.append((exc.kind, exc.field))
+                status = exc.status
+        except RateLimited as locked:
+            t = {**t, "refused": {**t["refused"], "locked": locked_message(lang, locked)}}
+            errors.append(("locked", "member_code"))
+            status, headers = 429, {"Retry-After": str(locked.retry_after)}
     if errors:
         page["errors"] = [{"text": t["refused"][kind], "field": field} for kind, field in errors]
         # The code is never sent back into the form: it is the member's secret.
-        return render_template("vote.html", **page, message=None), status
+        return render_template("vote.html", **page, message=None), status, headers
     # Post/Redirect/Get: reloading the confirmation must not send the form again.
     return redirect(url_for("voting.vote_page", rec_id=rec_id, lang=lang, recorded=1), 303)
