@@ -238,6 +238,21 @@ def _run(svc: Services, out: pathlib.Path, rng: np.random.Generator, today: date
                 result = update.result
     lottery_path = out / "lottery.json"
     lottery_path.write_bytes(result.lottery_json)
+    # What anyone checks the lottery against (kleroterion verify): the quotas, the pool's
+    # pseudonymous ids with their quota answers, and the published distribution.
+    with open(out / "quotas.csv", "w", newline="", encoding="utf-8") as fh:
+        quota_rows = csv.writer(fh)
+        quota_rows.writerow(["feature", "value", "min", "max"])
+        quota_rows.writerows([q["feature"], q["value"], q["min"], q["max"]] for q in quotas)
+    with open(out / "pool.csv", "w", newline="", encoding="utf-8") as fh:
+        pool_rows = csv.writer(fh)
+        pool_rows.writerow(["id", *FEATURES])
+        pool_rows.writerows([m.id, *(m.features[f] for f in FEATURES)] for m in pool.people)
+    with open(out / "probabilities.csv", "w", newline="", encoding="utf-8") as fh:
+        chance_rows = csv.writer(fh)
+        chance_rows.writerow(["id", "probability", "lottery_probability"])
+        chance_rows.writerows([x.id, f"{x.probability:.9f}", f"{x.lottery_probability:.9f}"]
+                              for x in result.probabilities)
     (out / "lottery.json.sha256").write_text(f"{result.lottery_sha256}  lottery.json\n")
     if hashlib.sha256(lottery_path.read_bytes()).hexdigest() != result.lottery_sha256:
         raise RuntimeError("lottery.json: the written file does not match its SHA-256")
@@ -460,7 +475,9 @@ def _run(svc: Services, out: pathlib.Path, rng: np.random.Generator, today: date
     if svc.dead_letters():
         say("bus", f"WARNING: {svc.dead_letters()} events went to a dead-letter topic")
     verify = (f"kleroterion verify --lottery {lottery_path} --seed {drawn.seed} "
-              f"--expect-sha256 {drawn.lottery_sha256}")
+              f"--expect-sha256 {drawn.lottery_sha256} --categories {out / 'quotas.csv'} "
+              f"--respondents {out / 'pool.csv'} --id-column id "
+              f"--probabilities {out / 'probabilities.csv'}")
     say("done", f"in {time.perf_counter() - started:.0f} s. Report: {files[('da', 'HTML')]}")
     say("done", f"check the draw yourself: {verify}")
     return {"lottery": lottery_path, "seed": drawn.seed, "sha256": drawn.lottery_sha256,

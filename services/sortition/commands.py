@@ -131,17 +131,49 @@ def _select(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from services.sortition import lottery_check
+    from services.sortition.engine import InstanceError, load_instance
+
     data = pathlib.Path(args.lottery).read_bytes()
     try:
         result = drawing.verify(data, args.seed, args.expect_sha256)
-    except drawing.LotteryError as exc:
+        lottery = drawing.parse_lottery(data)
+        published = lottery_check.read_distribution(args.probabilities)
+        instance = load_instance(args.categories, args.respondents, lottery.seats,
+                                 household_columns=args.household_columns or None,
+                                 id_column=args.id_column, strict_values=not args.lenient)
+    except (drawing.LotteryError, InstanceError, OSError) as exc:
         print(f"kleroterion verify: MISMATCH: {exc}", file=sys.stderr)
         return 1
+    # The tolerance is what was published: the stated one, else the largest rounding
+    # deviation the probabilities file shows, else one panel's weight (1/m).
+    tolerance = args.tolerance
+    if tolerance is None:
+        tolerance = published.largest_deviation
+    if tolerance is None:
+        tolerance = 1.0 / lottery.size
+    panels = lottery_check.panel_problems(lottery, instance)
+    chances, largest = lottery_check.probability_problems(lottery, published, tolerance)
+    failed = False
+    if panels:
+        failed = True
+        print("kleroterion verify: MISMATCH: panels of the lottery break the quotas or the "
+              "panel size:\n  " + "\n  ".join(panels), file=sys.stderr)
+    if chances:
+        failed = True
+        print("kleroterion verify: MISMATCH: the lottery's chances are not the published "
+              f"distribution's (tolerance {tolerance:.6f}):\n  " + "\n  ".join(chances),
+              file=sys.stderr)
     if args.expect_index is not None and result.panel_index != args.expect_index:
+        failed = True
         print(f"kleroterion verify: MISMATCH: the seed draws panel {result.panel_index}, "
               f"not {args.expect_index}", file=sys.stderr)
+    if failed:
         return 1
     print(f"SHA-256: {result.lottery_sha256}")
+    print(f"lottery: {lottery.size} panels, {len(set(lottery.panels))} distinct; every panel "
+          f"meets every quota; chances within {largest:.6f} of the published distribution "
+          f"(tolerance {tolerance:.6f})")
     print(f"seed: {result.seed!r}")
     print(f"panel index: {result.panel_index} of {result.size} (0-based)")
     print("panel: " + ",".join(result.panel))
@@ -170,9 +202,24 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_select)
 
-    p = sub.add_parser("verify", help="recompute a draw from the published lottery and the seed")
+    p = sub.add_parser("verify", help="check a published lottery against the quotas and the "
+                                      "published distribution, and recompute its draw")
     p.add_argument("--lottery", required=True, help="the published lottery file")
     p.add_argument("--seed", required=True, help="the public seed")
+    p.add_argument("--categories", required=True,
+                   help="the quota file (CSV): every panel must meet every quota")
+    p.add_argument("--respondents", required=True,
+                   help="the pool file (CSV, pseudonymous ids and quota answers)")
+    p.add_argument("--probabilities", required=True,
+                   help="the published distribution (CSV: id,probability[,lottery_probability])")
+    p.add_argument("--tolerance", type=float,
+                   help="largest accepted |lottery chance - published probability|; default the "
+                        "published largest rounding deviation")
+    p.add_argument("--household-columns", nargs="+", metavar="COLUMN",
+                   help="respondent columns forming the household key (one per household)")
+    p.add_argument("--id-column", help="respondent column holding the pseudonymous id")
+    p.add_argument("--lenient", action="store_true",
+                   help="accept respondent values that have no quota in their category")
     p.add_argument("--expect-sha256", help="the published SHA-256; a different file fails")
     p.add_argument("--expect-index", type=int, help="the announced panel index; another fails")
     p.set_defaults(func=_verify)
