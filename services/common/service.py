@@ -55,8 +55,9 @@ def build_context(settings: ServiceSettings, *, roles: Iterable[str],
 
 
 def create_flask_app(ctx: ServiceContext, import_name: str) -> Flask:
-    """A Flask app with health, readiness (database and bus), metrics, JSON errors and
-    operator tokens installed; the service adds its blueprints."""
+    """A Flask app with health, readiness (database and bus), metrics, JSON errors, the
+    security headers and input limits, and operator tokens installed; the service adds its
+    blueprints."""
     logs.configure(ctx.settings.service, ctx.settings.log_level, ctx.settings.log_format)
     app = Flask(import_name)
     if isinstance(app.json, DefaultJSONProvider):  # what Flask() makes; sort_keys is its own
@@ -66,7 +67,9 @@ def create_flask_app(ctx: ServiceContext, import_name: str) -> Flask:
         with ctx.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
-    web.install(app, ctx.settings.service, readiness={"database": database})
+    web.install(app, ctx.settings.service, readiness={"database": database},
+                max_request_bytes=ctx.settings.max_request_bytes,
+                trusted_proxy=ctx.settings.trusted_proxy)
     auth.install(app, ctx.tokens)
     app.extensions[CONTEXT_KEY] = ctx
     return app

@@ -109,6 +109,15 @@ class ServiceSettings:
                              choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     log_format: str = setting("json", "Log format: json (for collectors) or text (for people).",
                               env="KLERO_LOG_FORMAT", choices=("json", "text"))
+    max_request_bytes: int = setting(
+        2 * 1024 * 1024, "Largest request body a service accepts, in bytes; a larger one is "
+        "answered 413 naming the limit (the registry's extract upload has its own, larger "
+        "limit).", env="KLERO_MAX_REQUEST_BYTES", minimum=1024)
+    trusted_proxy: bool = setting(
+        False, "The service runs behind a reverse proxy (ingress) that sets X-Forwarded-Proto "
+        "and X-Forwarded-For: trust them (HTTPS detection for HSTS, the client address). "
+        "Leave off when clients reach the service directly, or they could forge them.",
+        env="KLERO_TRUSTED_PROXY")
     code_failures_per_client: int = setting(
         10, "Failed code tries (sign-up, seat answer, vote, questionnaire) one client may make "
         "within KLERO_CODE_FAILURE_WINDOW_SECONDS before it is locked out.",

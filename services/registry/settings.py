@@ -22,3 +22,7 @@ class Settings(ServiceSettings):
                                  minimum=1)
     send_backoff_ms: int = setting(200, "First wait between delivery tries; doubles each try.",
                                    minimum=0)
+    extract_max_bytes: int = setting(
+        1024 * 1024 * 1024, "Largest population extract upload, in bytes (about 110 bytes a "
+        "row: 1 GiB holds a national extract of some 9 million rows); other requests keep "
+        "KLERO_MAX_REQUEST_BYTES.", minimum=1024)

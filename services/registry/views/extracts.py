@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from services.common.auth import require
-from services.common.web import ApiError
+from services.common.web import ApiError, large_body
 from services.registry import inputs, queries
 from services.registry.context import current
 from services.registry.importer import MappingError, import_extract
@@ -15,6 +15,7 @@ blueprint = Blueprint("registry_extracts", __name__)
 
 
 @blueprint.post("/api/assemblies/<assembly_id>/extracts")
+@large_body(lambda: current().settings.extract_max_bytes)
 @require(*OPERATORS)
 def import_extract_endpoint(assembly_id: str) -> tuple[Response, int]:
     ctx = current()
