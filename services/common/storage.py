@@ -4,10 +4,20 @@ Each service owns its database and its schema. Schema changes are numbered migra
 with Alembic's operations (``op.create_table``, ``op.add_column`` …) inside one transaction,
 so a failed migration leaves the schema as it was; the applied versions are recorded per
 service in ``schema_migrations``.
+
+A SQLite file, and the -wal and -shm files SQLite makes beside it with the same mode, is
+readable by the service's user only (0600, its folder 0700), and every connection runs with
+``secure_delete`` so deleted content is overwritten with zeros whatever SQLite's build
+defaults are. After erasing personal data a service calls ``purge_erased`` so that no copy
+survives in the write-ahead log (SQLite) or in dead row versions (PostgreSQL).
 """
 from __future__ import annotations
 
+import logging
+import os
 import pathlib
+import stat
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +28,10 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("kleroterion.storage")
+DATABASE_FILE_MODE = 0o600
+DATABASE_FOLDER_MODE = 0o700
 
 
 class StorageError(RuntimeError):
@@ -49,13 +63,42 @@ applied_events = sa.Table(
 )
 
 
+def sqlite_path(url: str) -> pathlib.Path | None:
+    """The file of a SQLite URL, or None for an in-memory database or another database."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    return pathlib.Path(path)
+
+
+def _private_database_file(path: pathlib.Path) -> None:
+    """Create the folder (0700) and the file (0600) before SQLite does, and tighten files an
+    older version left readable by others; SQLite gives the -wal and -shm files the mode of
+    the database file."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, mode=DATABASE_FOLDER_MODE)
+        os.chmod(path.parent, DATABASE_FOLDER_MODE)  # mkdir's mode is filtered by the umask
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_FILE_MODE)
+    os.close(fd)
+    for candidate in (path, pathlib.Path(f"{path}-wal"), pathlib.Path(f"{path}-shm"),
+                      pathlib.Path(f"{path}-journal")):
+        try:
+            if stat.S_IMODE(candidate.stat().st_mode) & 0o077:
+                os.chmod(candidate, DATABASE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; a SQLite file's folder is created, and SQLite is set up for
-    several threads (WAL, a busy timeout, foreign keys on)."""
+    """An engine for ``url``; a SQLite file is created private to the service's user (its
+    folder too), and SQLite is set up for several threads (WAL, a busy timeout, foreign keys
+    on) and to overwrite deleted content (secure_delete)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            _private_database_file(path)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                   **kwargs)
 
@@ -66,7 +109,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            if path and path != ":memory:":
+            # Erased and sealed data must not linger in free pages of the file, whatever
+            # SQLITE_SECURE_DELETE this build of SQLite was compiled with.
+            cur.execute("PRAGMA secure_delete=ON")
+            if path is not None:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
@@ -76,6 +122,48 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class PurgeIncomplete(StorageError):
+    """Erased data may still have a copy: the WAL could not be emptied (readers held it)."""
+
+
+def purge_erased(engine: Engine, tables: Sequence[sa.Table], *, attempts: int = 20,
+                 wait: float = 0.05) -> str:
+    """Remove the copies that erased rows leave behind once the erasure has committed.
+
+    SQLite: ``PRAGMA wal_checkpoint(TRUNCATE)`` copies the log into the file (where
+    secure_delete has zeroed the old content) and empties the log; it is retried while
+    other connections still read old frames. PostgreSQL: ``VACUUM`` of ``tables`` prunes
+    the dead row versions that still hold the erased values, so they are no longer in the
+    table's pages (PostgreSQL's own WAL and backups keep them until they rotate: see
+    docs/SECURITY.md). Returns what was done, for the audit line."""
+    if engine.dialect.name == "sqlite":
+        if sqlite_path(str(engine.url)) is None:
+            return "in-memory database: nothing to purge"
+        for _ in range(attempts):
+            with engine.connect() as conn:
+                # Straight on the driver: outside any transaction, which a checkpoint needs.
+                cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    busy, frames, done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    cur.close()
+            if busy == 0 and frames in (0, -1) and done in (0, -1):
+                return "sqlite: write-ahead log checkpointed and truncated"
+            time.sleep(wait)
+        log.warning("write-ahead log still in use after an erasure",
+                    extra={"attempts": attempts})
+        raise PurgeIncomplete("the write-ahead log is still in use by other connections; "
+                              "erased data stays in it until the next checkpoint")
+    if engine.dialect.name == "postgresql":
+        names = [engine.dialect.identifier_preparer.format_table(t) for t in tables]
+        if not names:
+            return "postgresql: no table to vacuum"
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(names)}")
+        return f"postgresql: vacuumed {', '.join(t.name for t in tables)}"
+    return f"{engine.dialect.name}: no purge known for this database"
 
 
 def migrate(engine: Engine, service: str, migrations: Sequence[Migration]) -> list[int]:
