@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.common.geography import municipalities
+from services.common.spreadsheet import safe_cell
 from services.registry import models
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,22 @@ def check_transition(current: str, wanted: str) -> None:
         raise ValueError(f"unknown state {wanted!r} (states: {', '.join(STATES)})")
     if wanted not in TRANSITIONS[current]:
         raise TransitionError(current, wanted)
+
+
+# The tables that hold, or held until an erasure, a person's data: after an erasure their
+# dead copies are purged (storage.purge_erased).
+ERASED_TABLES = (models.persons, models.invitations, models.registrants, models.deliveries)
+
+
+def person_of(conn: Connection, registrant_id: str) -> int | None:
+    """The person behind a registrant (None once erased, or for one without invitation)."""
+    r = models.registrants
+    invitation_id = conn.scalar(sa.select(r.c.invitation_id).where(r.c.id == registrant_id))
+    if not invitation_id:
+        return None
+    person_id: int | None = conn.scalar(sa.select(models.invitations.c.person_id)
+                                        .where(models.invitations.c.id == invitation_id))
+    return person_id
 
 
 def erase_registrant(conn: Connection, registrant_id: str) -> None:
@@ -86,7 +103,9 @@ def export_pool(conn: Connection, assembly_id: str, fmt: str) -> tuple[bytes, st
         writer = csv.DictWriter(buf, ["id", "municipality_code", "age_band", "sex", *question_ids],
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # Operators open the CSV in a spreadsheet: an answer starting like a formula stays
+        # text. Machines take the JSON format, which is written unchanged.
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
         body = buf.getvalue().encode()
     else:
         body = json.dumps({"assembly_id": assembly_id, "people": rows}, ensure_ascii=False,

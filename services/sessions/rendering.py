@@ -2,6 +2,7 @@
 request asks for, local times, and the printable table plan (PDF)."""
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -49,6 +50,13 @@ def local_time(ctx: ServiceContext) -> Callable[[datetime], str]:
     return lambda dt: programme.utc(dt).astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
+def pdf_text(value: Any) -> str:
+    """User text as a reportlab Paragraph shows it literally. Paragraph reads its text as
+    markup: ``<img src=...>`` would embed a file of the server, ``<font>``/``<a>`` restyle
+    or link, and a stray ``&`` or ``<`` breaks the document; escaped, they are just text."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
 def table_plan_pdf(assembly: Mapping[str, Any], session: Mapping[str, Any],
                    slots: Sequence[Mapping[str, Any]],
                    names: Mapping[str, str | None]) -> bytes:
@@ -57,11 +65,13 @@ def table_plan_pdf(assembly: Mapping[str, Any], session: Mapping[str, Any],
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
     styles = getSampleStyleSheet()
-    story = [Paragraph(f"{assembly['name']} — {session['title']}", styles["Title"])]
+    story = [Paragraph(f"{pdf_text(assembly['name'])} — {pdf_text(session['title'])}",
+                       styles["Title"])]
     for slot in slots:
-        story.append(Paragraph(slot["item"]["title"], styles["Heading2"]))
+        story.append(Paragraph(pdf_text(slot["item"]["title"]), styles["Heading2"]))
         for number, table in enumerate(slot["tables"], start=1):
             story.append(Paragraph(f"Bord {number}", styles["Heading3"]))
+            # Table cells that are plain strings are drawn as text, never read as markup.
             story.append(Table([[names.get(x) or x] for x in table]))
             story.append(Spacer(1, 6))
     buf = io.BytesIO()

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from services.common import auth
 from services.common.service import current_context
+from services.common.spreadsheet import safe_row
 from services.common.web import ApiError, json_body
 from services.recommendations import inputs, queries, tracking
 from services.recommendations import models as m
@@ -162,13 +163,14 @@ def open_data_csv(assembly_id: str) -> Response:
     levels = [lv["key"] for lv in view["scale"]]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS + [f"votes_{k}" for k in levels] + CSV_TAIL)
+    writer.writerow(safe_row(CSV_COLUMNS + [f"votes_{k}" for k in levels] + CSV_TAIL))
     for r in view["recommendations"]:
         s = r["support"] or {}
         counts = {d["level"]: d["count"] for d in s.get("distribution", [])}
         a = r["answer"] or {}
         i = r["implementation"] or {}
-        writer.writerow([view["assembly_id"], r["number"], r["id"], r["title"], r["theme"],
+        # Titles, answers and committees are people's text, opened in spreadsheets.
+        writer.writerow(safe_row([view["assembly_id"], r["number"], r["id"], r["title"], r["theme"],
                          r["status"], r["version"], s.get("support_share"), s.get("threshold"),
                          s.get("threshold_met"), s.get("votes"), s.get("abstentions")]
                         + [counts.get(k, 0) for k in levels]
@@ -176,7 +178,7 @@ def open_data_csv(assembly_id: str) -> Response:
                            a.get("answered_on", ""), a.get("answered_by", ""),
                            r["answer_deadline"] or "", r["overdue"], i.get("status", ""),
                            "" if i.get("percent") is None else i["percent"],
-                           i.get("responsible_committee") or "", i.get("updated_on", "")])
+                           i.get("responsible_committee") or "", i.get("updated_on", "")]))
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="{assembly_id}-recommendations.csv"',
