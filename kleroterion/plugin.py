@@ -22,6 +22,7 @@ from services.common.hookspecs import (
     AssemblyFormat,
     DeliveryResult,
     DropoutPolicy,
+    ErasableChannel,
     FigureBlock,
     Invitation,
     InvitationChannel,
@@ -34,6 +35,7 @@ from services.common.hookspecs import (
     hookimpl,
 )
 from services.common.plugins import ENTRY_POINT_GROUP, PluginError, PluginHost, RegionConfig
+from services.common.spreadsheet import safe_cell as safe_csv_cell
 
 __all__ = [
     # registering hook implementations
@@ -50,6 +52,10 @@ __all__ = [
     "Recipient",
     "Invitation",
     "DeliveryResult",
+    # a channel keeping files about a person deletes them on erasure
+    "ErasableChannel",
+    # CSV files people open in a spreadsheet: a cell starting like a formula made text
+    "safe_csv_cell",
     # reports (register_reports, evaluation_report_sections)
     "Report",
     "ReportArtifact",

@@ -315,6 +315,21 @@ def render_parts(template: Mapping[str, Any], recipient: Recipient, values: Mapp
 # --- files ------------------------------------------------------------------------------
 
 
+def valid_invitation_ids(invitation_ids: Sequence[str]) -> list[str]:
+    """The ids that can name a file (others were never written, so there is nothing of
+    theirs to erase)."""
+    return [i for i in invitation_ids if isinstance(i, str) and _INVITATION_ID.fullmatch(i)]
+
+
+def remove_file(path: pathlib.Path) -> bool:
+    """Delete ``path`` if it is there; whether it was."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def atomic_write(path: pathlib.Path, data: bytes) -> None:
     """Write a whole file or nothing: readers of an outbox never see half a message."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,6 +365,15 @@ class SentLog:
         except FileNotFoundError:
             return None
         return DeliveryResult(data["status"], data.get("detail", ""), data.get("retryable", False))
+
+    def record(self, invitation_id: str) -> dict[str, Any] | None:
+        """The whole record (status and what the channel noted beside it), or None."""
+        try:
+            data: dict[str, Any] = json.loads(self._path(invitation_id).read_text(
+                encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return data
 
     def attempts(self, invitation_id: str) -> int:
         try:
@@ -398,6 +422,12 @@ class Channel:
 
     def delivery_status(self, invitation_id: str) -> DeliveryResult | None:
         return self.sent_log.get(invitation_id)
+
+    def erase(self, invitation_ids: Sequence[str]) -> int:
+        """Delete what this channel keeps about these invitations (``ErasableChannel``).
+        The shared part keeps only the sent log, which holds no personal data, so there is
+        nothing to delete; channels with an outbox or batches override this."""
+        return 0
 
     def _deliver(self, invitation: Invitation) -> DeliveryResult:  # pragma: no cover
         raise NotImplementedError

@@ -38,7 +38,7 @@ import html
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,8 +52,10 @@ from plugins.channels._common import (
     format_date,
     http_post,
     placeholder_values,
+    remove_file,
     render_parts,
     signup_url,
+    valid_invitation_ids,
 )
 
 MEMO_NS = "https://DigitalPost.dk/MeMo-1"
@@ -211,6 +213,15 @@ class DigitalPostChannel(Channel):
         # __init__ insists on exactly one of outbox and endpoint.
         assert self.endpoint is not None
         return http_post(self.endpoint, memo, headers, self.timeout)
+
+    def erase(self, invitation_ids: Sequence[str]) -> int:
+        """Delete the MeMo files (which hold the person's CPR number) of these invitations
+        that the region's integration has not collected yet."""
+        if self.outbox is None:
+            return 0  # sent over HTTP: nothing kept here
+        with self._lock:
+            return sum(remove_file(self.outbox / f"{invitation_id}.xml")
+                       for invitation_id in valid_invitation_ids(invitation_ids))
 
     def delivery_status(self, invitation_id: str) -> DeliveryResult | None:
         recorded = super().delivery_status(invitation_id)

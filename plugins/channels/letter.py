@@ -31,14 +31,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl
+from kleroterion.plugin import DeliveryResult, Invitation, Recipient, hookimpl, safe_csv_cell
 from plugins.channels import _pdf
 from plugins.channels._common import (
     Channel,
@@ -47,9 +48,13 @@ from plugins.channels._common import (
     check_invitation_id,
     format_date,
     placeholder_values,
+    remove_file,
     render_parts,
     signup_url,
+    valid_invitation_ids,
 )
+
+log = logging.getLogger("kleroterion.channels")
 
 CSV_COLUMNS = ["invitation_id", "code", "language", "name", "address_1", "address_2",
                "address_3", "address_4", "postcode", "signup_url", "first_page", "pages"]
@@ -162,24 +167,8 @@ class LetterChannel(Channel):
             while (self.output_dir / f"letters-{stamp}-{n}.pdf").exists():
                 n += 1
             stem = f"letters-{stamp}-{n}"
-            pdf, placement = _pdf.letters_pdf([letter for _, letter in letters],
-                                              window=True, qr=self.qr_code,
-                                              pages_per_letter=self.pages_per_letter,
-                                              title=stem)
-            rows = io.StringIO()
-            writer = csv.writer(rows, lineterminator="\n")
-            writer.writerow(CSV_COLUMNS)
-            for (_, letter), (first, pages) in zip(letters, placement, strict=True):
-                address = (list(letter.extra.get("address", [])) + ["", "", "", ""])[:4]
-                writer.writerow([letter.extra["invitation_id"], letter.code, letter.language,
-                                 letter.extra.get("name", ""), *address,
-                                 letter.extra.get("postcode", ""), letter.signup_url,
-                                 first, pages])
-            pdf_path = self.output_dir / f"{stem}.pdf"
-            csv_path = self.output_dir / f"{stem}.csv"
-            # The CSV goes first and the PDF last: a print job watches for the PDF.
-            atomic_write(csv_path, rows.getvalue().encode("utf-8-sig"))
-            atomic_write(pdf_path, pdf)
+            pdf_path, csv_path, placement = self._write_batch(
+                stem, [letter for _, letter in letters])
             ids = []
             for path, letter in letters:
                 invitation_id = letter.extra["invitation_id"]
@@ -189,6 +178,73 @@ class LetterChannel(Channel):
                 ids.append(invitation_id)
             return LetterBatch(pdf_path, csv_path, len(ids), sum(p for _, p in placement),
                                tuple(ids))
+
+    def _batch_contents_path(self, stem: str) -> pathlib.Path:
+        # The letters of a batch as data, so that an erased person's letter can be taken
+        # out of the PDF by rendering it again without them.
+        return self.output_dir / "batches" / f"{stem}.json"
+
+    def _write_batch(self, stem: str, letters: list[_pdf.LetterContent]
+                     ) -> tuple[pathlib.Path, pathlib.Path, list[tuple[int, int]]]:
+        pdf, placement = _pdf.letters_pdf(letters, window=True, qr=self.qr_code,
+                                          pages_per_letter=self.pages_per_letter, title=stem)
+        rows = io.StringIO()
+        writer = csv.writer(rows, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for letter, (first, pages) in zip(letters, placement, strict=True):
+            address = (list(letter.extra.get("address", [])) + ["", "", "", ""])[:4]
+            # Names and addresses come from the population register but are opened in a
+            # spreadsheet for the mail merge: a cell starting like a formula stays text.
+            writer.writerow([safe_csv_cell(cell) for cell in (
+                letter.extra["invitation_id"], letter.code, letter.language,
+                letter.extra.get("name", ""), *address, letter.extra.get("postcode", ""),
+                letter.signup_url, first, pages)])
+        pdf_path = self.output_dir / f"{stem}.pdf"
+        csv_path = self.output_dir / f"{stem}.csv"
+        atomic_write(self._batch_contents_path(stem), json.dumps(
+            [asdict(letter) for letter in letters], ensure_ascii=False).encode())
+        # The CSV goes first and the PDF last: a print job watches for the PDF.
+        atomic_write(csv_path, rows.getvalue().encode("utf-8-sig"))
+        atomic_write(pdf_path, pdf)
+        return pdf_path, csv_path, placement
+
+    def erase(self, invitation_ids: Sequence[str]) -> int:
+        """Take these invitations' letters out: a pending letter is deleted; a closed batch
+        is rendered again without them (PDF and CSV), or deleted when nobody else is in
+        it. Returns how many files were deleted or rewritten."""
+        ids = set(valid_invitation_ids(invitation_ids))
+        changed = 0
+        with self._lock:
+            batches: set[str] = set()
+            for invitation_id in ids:
+                changed += remove_file(self._pending_path(invitation_id))
+                record = self.sent_log.record(invitation_id) or {}
+                if isinstance(record.get("batch"), str):
+                    batches.add(record["batch"])
+            for stem in sorted(batches):
+                changed += self._redact_batch(stem, ids)
+        return changed
+
+    def _redact_batch(self, stem: str, erased: set[str]) -> int:
+        pdf_path = self.output_dir / f"{stem}.pdf"
+        csv_path = self.output_dir / f"{stem}.csv"
+        contents = self._batch_contents_path(stem)
+        try:
+            letters = [_pdf.LetterContent(**data)
+                       for data in json.loads(contents.read_text(encoding="utf-8"))]
+        except FileNotFoundError:
+            # A batch written before its contents were kept: it cannot be rendered again,
+            # so it goes whole; the letters of the others in it are sent again on request.
+            log.warning("letter batch without its contents deleted whole on erasure",
+                        extra={"batch": stem})
+            return sum(remove_file(p) for p in (pdf_path, csv_path))
+        kept = [letter for letter in letters if letter.extra.get("invitation_id") not in erased]
+        if len(kept) == len(letters):
+            return 0
+        if not kept:
+            return sum(remove_file(p) for p in (pdf_path, csv_path, contents))
+        self._write_batch(stem, kept)
+        return 2
 
 
 @hookimpl

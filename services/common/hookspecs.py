@@ -132,6 +132,24 @@ class InvitationChannel(Protocol):
         handled it."""
 
 
+@runtime_checkable
+class ErasableChannel(Protocol):
+    """A channel that keeps what it sent, or is about to send, where the platform can reach
+    it (an outbox of MeMo files, a batch of letters for the print shop). The registry calls
+    ``erase`` when a registrant is erased and when an assembly ends, so no copy of the
+    person's data outlives them in the channel's files. A channel that keeps nothing (it
+    hands every message to a gateway at once) need not implement it."""
+
+    name: str
+
+    def erase(self, invitation_ids: Sequence[str]) -> int:
+        """Delete every file this channel keeps for these invitation ids (the
+        ``Recipient.invitation_id`` it was given, e.g. ``<id>`` and ``<id>.selected``); in a
+        file shared with others (a batch), remove only their part. Unknown ids are ignored:
+        erasure is repeated after a crash. Returns how many files were deleted or changed.
+        """
+
+
 @dataclass(frozen=True)
 class ReportArtifact:
     """One file a report producer yields."""

@@ -35,7 +35,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from services.common import logs, outbox, storage
-from services.common.hookspecs import DeliveryResult, Invitation, InvitationChannel, Recipient
+from services.common.hookspecs import (
+    DeliveryResult,
+    ErasableChannel,
+    Invitation,
+    InvitationChannel,
+    Recipient,
+)
 from services.common.service import ServiceContext
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 from services.contracts.kleroterion.v1.registry_events_pb2 import InvitationRequested
@@ -138,6 +144,21 @@ class Dispatcher:
         if self._channels is None:
             self._channels = self.ctx.plugins.channels()
         return self._channels
+
+    def erase_outputs(self, conn: Connection, where: sa.ColumnElement[bool]) -> dict[str, int]:
+        """Have every channel that keeps files delete (or redact, in a shared batch) what
+        it holds for the deliveries ``where`` selects: the MeMo files with a CPR number, the
+        letters for the print shop. Called inside the erasure's transaction, before the
+        deliveries are forgotten, so a failing channel leaves the person not erased (and
+        the erasure can be repeated) rather than erased with their letters still on disk.
+        Returns the number of files changed per channel (no personal data)."""
+        d = models.deliveries
+        ids = sorted({message_id(row.invitation_id, row.purpose) for row in conn.execute(
+            sa.select(d.c.invitation_id, d.c.purpose).where(where))})
+        if not ids:
+            return {}
+        return {name: channel.erase(ids) for name, channel in self.channels.items()
+                if isinstance(channel, ErasableChannel)}
 
     def _template(self, conn: Connection, template_id: str) -> dict[str, Any]:
         if template_id == SELECTED_TEMPLATE:

@@ -30,7 +30,8 @@ from services.common import plugins as plugin_host
 PUBLIC_NAMES = {
     "hookimpl", "PROJECT", "ENTRY_POINT_GROUP", "HOOK_NAMES", "KleroterionSpecs",
     "AssemblyFormat", "DropoutPolicy",
-    "InvitationChannel", "Recipient", "Invitation", "DeliveryResult",
+    "InvitationChannel", "Recipient", "Invitation", "DeliveryResult", "ErasableChannel",
+    "safe_csv_cell",
     "Report", "ReportArtifact", "ReportSection", "TableBlock", "FigureBlock",
     "PluginError", "PluginHost", "RegionConfig",
 }
