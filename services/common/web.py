@@ -231,6 +231,11 @@ def install(app: Flask, service: str, readiness: dict[str, ReadinessCheck] | Non
         limit = getattr(view, "_klero_body_limit", None)
         if limit is not None:
             request.max_content_length = limit()
+        # Refused on its declared length before anything else (authentication included)
+        # runs: a client learns the limit at once, and nothing reads the body.
+        maximum = request.max_content_length
+        if maximum is not None and (request.content_length or 0) > maximum:
+            raise RequestEntityTooLarge()
         _check_url()
 
     @app.after_request
