@@ -9,7 +9,9 @@ window envelope, see ``_pdf``) and one CSV for the print shop's mail merge, both
 ``letters-<timestamp>-<n>``, and returns their paths.
 
 The output directory holds names and addresses: it belongs to the print hand-off and must be
-protected and cleaned up like any other personal data.
+protected and cleaned up like any other personal data. Beside each batch, ``batches/<stem>.json``
+keeps its letters as data, so that ``erase`` can render the batch again without an erased
+person (or delete it when nobody else is in it).
 
 Settings (``[plugins.letter]``):
 
