@@ -191,7 +191,7 @@ def run_pool(shape: Shape, work: Path, *, skip_reference: bool, timeout: float,
 
 def _f(value: Any, spec: str, bound: bool = False) -> str:
     if not isinstance(value, (int, float)) or (isinstance(value, float) and math.isnan(value)):
-        return format("-", spec.split(".")[0].rstrip("f") or "")
+        return "-".rjust(int(spec.split(".")[0].rstrip("f") or 0))
     text = format(value, spec)
     return (">" + text.strip()).rjust(len(text)) if bound else text
 
