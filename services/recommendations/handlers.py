@@ -9,11 +9,11 @@ from datetime import UTC
 
 import sqlalchemy as sa
 
-from services.common import storage
+from services.common import published_draw, storage
 from services.common.handlers import EventHandlers
 from services.common.service import ServiceContext
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
-from services.recommendations import assemblies, evaluation, published_draw
+from services.recommendations import assemblies, evaluation, models
 from services.recommendations.settings import settings_of
 
 handlers: EventHandlers[ServiceContext] = EventHandlers("recommendations")
@@ -39,7 +39,7 @@ def assembly_created(ctx: ServiceContext, envelope: Envelope) -> None:
 
 def _admitted(conn: sa.Connection, envelope: Envelope) -> bool:
     """Only the assembly's published run is applied, once; a refusal is kept on record."""
-    reason = published_draw.admit(conn, envelope)
+    reason = published_draw.admit(conn, models.published_draws, envelope)
     if reason is not None:
         published_draw.refuse(conn, envelope, reason)
     return reason is None

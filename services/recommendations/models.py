@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import published_draw
+
 metadata = sa.MetaData()
 
 
@@ -279,15 +281,4 @@ answer_comments = sa.Table(
 
 # The lottery the assembly published, as this service learnt it (``published_draw.py``):
 # only its draw is applied, once.
-published_draws = sa.Table(
-    "rec_published_draws", metadata,
-    sa.Column("assembly_id", sa.String(200), primary_key=True),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("lottery_sha256", sa.String(64), nullable=False),
-    # The event type that pinned it: lottery_published, or the first panel_drawn.
-    sa.Column("pinned_by", sa.String(40), nullable=False),
-    sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
-    # The events that applied the panel and the run's own reserve list.
-    sa.Column("panel_event_id", sa.String(64), nullable=True),
-    sa.Column("reserve_event_id", sa.String(64), nullable=True),
-)
+published_draws = published_draw.table("rec_published_draws", metadata)

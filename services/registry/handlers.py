@@ -11,10 +11,10 @@
 """
 from __future__ import annotations
 
-from services.common import storage
+from services.common import published_draw, storage
 from services.common.handlers import EventHandlers
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
-from services.registry import dispatch, outgoing, pool, published_draw
+from services.registry import dispatch, models, outgoing, pool
 from services.registry.context import RegistryContext
 
 channels: EventHandlers[RegistryContext] = EventHandlers(dispatch.GROUP)
@@ -36,7 +36,7 @@ def lottery_published(ctx: RegistryContext, envelope: Envelope) -> None:
     with ctx.engine.begin() as conn:
         if not storage.apply_once(conn, selection.group, envelope.event_id):
             return
-        refused = published_draw.admit(conn, envelope)
+        refused = published_draw.admit(conn, models.published_draws, envelope)
         if refused is not None:
             published_draw.refuse(conn, envelope, refused)
 
@@ -73,7 +73,8 @@ def _seat(ctx: RegistryContext, envelope: Envelope, registrant_ids: list[str], t
         if not storage.apply_once(conn, selection.group, envelope.event_id):
             return
         # Only the assembly's published run seats anyone, once.
-        refused = published_draw.admit(conn, envelope) if draw else None
+        refused = (published_draw.admit(conn, models.published_draws, envelope) if draw
+                   else None)
         if refused is not None:
             published_draw.refuse(conn, envelope, refused)
             return

@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from services.common import audit, events, storage
+from services.common import audit, events, published_draw, storage
 from services.common.handlers import EventHandler, EventHandlers
 from services.common.service import ServiceContext
 from services.common.web import ApiError
 from services.contracts.kleroterion.v1 import sortition_events_pb2
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
 from services.sessions import models as m
-from services.sessions import outgoing, published_draw, queries, seats
+from services.sessions import outgoing, queries, seats
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def assembly_created(change: Change, envelope: Envelope) -> None:
 def _refused(change: Change, envelope: Envelope) -> bool:
     """True (with the refusal on record) when the draw is not the assembly's published run's,
     or was applied already."""
-    reason = published_draw.admit(change.conn, envelope)
+    reason = published_draw.admit(change.conn, m.published_draws, envelope)
     if reason is None:
         return False
     published_draw.refuse(change.conn, envelope, reason)

@@ -3,7 +3,10 @@ sortition's ``lottery_published`` or the assembly's first ``panel_drawn`` pins t
 lottery's SHA-256, and only that run's draw is applied, once. A ``panel_drawn`` or
 ``substitutes_drawn`` from any other run (a rerun on the same pool, a forged event) is
 claimed, written to the audit log as refused and logged, and changes nothing; it is not
-retried or dead-lettered, because no retry could make it the published run."""
+retried or dead-lettered, because no retry could make it the published run.
+
+Each service keeps the pin in a table of its own schema, made by ``table()``; the rule is the
+same everywhere and lives here once."""
 from __future__ import annotations
 
 import logging
@@ -14,24 +17,40 @@ from sqlalchemy.engine import Connection
 
 from services.common import audit
 from services.contracts.kleroterion.v1.envelope_pb2 import Envelope
-from services.sessions.models import published_draws
 
 log = logging.getLogger(__name__)
 
 
-def _pin(conn: Connection, assembly_id: str) -> sa.Row[tuple[object, ...]] | None:
+def table(name: str, metadata: sa.MetaData) -> sa.Table:
+    """A service's table of pinned runs, one row per assembly."""
+    return sa.Table(
+        name, metadata,
+        sa.Column("assembly_id", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("lottery_sha256", sa.String(64), nullable=False),
+        # The event type that pinned it: lottery_published, or the first panel_drawn.
+        sa.Column("pinned_by", sa.String(40), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        # The events that applied the panel and the run's own reserve list.
+        sa.Column("panel_event_id", sa.String(64), nullable=True),
+        sa.Column("reserve_event_id", sa.String(64), nullable=True),
+    )
+
+
+def _pin(conn: Connection, published_draws: sa.Table, assembly_id: str
+         ) -> sa.Row[tuple[object, ...]] | None:
     query = sa.select(published_draws).where(published_draws.c.assembly_id == assembly_id)
     return conn.execute(query).first()
 
 
-def _insert(conn: Connection, envelope: Envelope, run_id: str, lottery_sha256: str,
-            **applied: str) -> None:
+def _insert(conn: Connection, published_draws: sa.Table, envelope: Envelope, run_id: str,
+            lottery_sha256: str, **applied: str) -> None:
     conn.execute(published_draws.insert().values(
         assembly_id=envelope.assembly_id, run_id=run_id, lottery_sha256=lottery_sha256,
         pinned_by=envelope.event_type, pinned_at=datetime.now(UTC), **applied))
 
 
-def admit(conn: Connection, envelope: Envelope) -> str | None:
+def admit(conn: Connection, published_draws: sa.Table, envelope: Envelope) -> str | None:
     """Whether the draw event may be applied, in the caller's transaction (after the claim):
     None if so (and the pin records it), else the reason it is refused. ``lottery_published``
     pins the run; ``panel_drawn`` applies once, for the pinned run; ``substitutes_drawn``
@@ -45,12 +64,12 @@ def admit(conn: Connection, envelope: Envelope) -> str | None:
         run_id, sha = payload.run_id, payload.lottery_sha256
     if not run_id:
         return "the event names no run"
-    pin = _pin(conn, envelope.assembly_id)
+    pin = _pin(conn, published_draws, envelope.assembly_id)
     own_list = kind == "substitutes_drawn" and payload.run_id == run_id
     if pin is None:
         if kind == "substitutes_drawn" and not own_list:
             return f"a top-up of run {run_id}, whose publication or draw was never seen"
-        _insert(conn, envelope, run_id, sha,
+        _insert(conn, published_draws, envelope, run_id, sha,
                 **({"panel_event_id": envelope.event_id} if kind == "panel_drawn" else {}),
                 **({"reserve_event_id": envelope.event_id} if own_list else {}))
         return None
