@@ -18,7 +18,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -39,6 +39,16 @@ class ApiError(Exception):
         self.field = field
         self.reason = reason
         self.status = status
+
+
+Found = TypeVar("Found")
+
+
+def found(row: Found | None, field: str, reason: str) -> Found:
+    """The row a request named by ``field``; a 404 naming the field when there is none."""
+    if row is None:
+        raise ApiError(field, reason, 404)
+    return row
 
 
 # No request of the platform nests deeper than a handful of levels; the limit keeps a

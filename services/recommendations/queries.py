@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.web import ApiError
+from services.common.web import found
 from services.recommendations import models as m
 
 # A row of any table (its columns are attributes).
@@ -14,11 +14,8 @@ Row = sa.Row[*tuple[Any, ...]]
 
 
 def assembly_row(conn: sa.Connection, assembly_id: str) -> Row:
-    row = conn.execute(sa.select(m.assemblies).where(m.assemblies.c.assembly_id == assembly_id)
-                       ).first()
-    if row is None:
-        raise ApiError("assembly_id", f"unknown assembly {assembly_id!r}", 404)
-    return row
+    query = sa.select(m.assemblies).where(m.assemblies.c.assembly_id == assembly_id)
+    return found(conn.execute(query).first(), "assembly_id", f"unknown assembly {assembly_id!r}")
 
 
 def assembly_exists(conn: sa.Connection, assembly_id: str) -> bool:
@@ -54,11 +51,8 @@ def member_by_code_hash(conn: sa.Connection, code_hash: str) -> Row | None:
 
 
 def rec_row(conn: sa.Connection, rec_id: str, field: str = "recommendation_id") -> Row:
-    row = conn.execute(sa.select(m.recommendations).where(m.recommendations.c.id == rec_id)
-                       ).first()
-    if row is None:
-        raise ApiError(field, f"unknown recommendation {rec_id!r}", 404)
-    return row
+    query = sa.select(m.recommendations).where(m.recommendations.c.id == rec_id)
+    return found(conn.execute(query).first(), field, f"unknown recommendation {rec_id!r}")
 
 
 def recommendations(conn: sa.Connection, assembly_id: str) -> list[Row]:
@@ -121,10 +115,8 @@ def has_open_round(conn: sa.Connection, rec_id: str) -> bool:
 
 
 def round_row(conn: sa.Connection, round_id: str) -> Row:
-    r = conn.execute(sa.select(m.rounds).where(m.rounds.c.id == round_id)).first()
-    if r is None:
-        raise ApiError("round_id", f"unknown voting round {round_id!r}", 404)
-    return r
+    query = sa.select(m.rounds).where(m.rounds.c.id == round_id)
+    return found(conn.execute(query).first(), "round_id", f"unknown voting round {round_id!r}")
 
 
 def rounds(conn: sa.Connection, rec_id: str) -> list[Row]:
@@ -183,10 +175,9 @@ def last_committee(conn: sa.Connection, rec_id: str) -> str | None:
 
 
 def milestone(conn: sa.Connection, milestone_id: str) -> Row:
-    row = conn.execute(sa.select(m.milestones).where(m.milestones.c.id == milestone_id)).first()
-    if row is None:
-        raise ApiError("milestone_id", f"unknown milestone {milestone_id!r}", 404)
-    return row
+    query = sa.select(m.milestones).where(m.milestones.c.id == milestone_id)
+    return found(conn.execute(query).first(), "milestone_id",
+                 f"unknown milestone {milestone_id!r}")
 
 
 # --- the final report -------------------------------------------------------------------------
@@ -211,11 +202,9 @@ def released_report_file(conn: sa.Connection, assembly_id: str, lang: str, name:
 
 def questionnaire_row(conn: sa.Connection, questionnaire_id: str,
                       field: str = "questionnaire_id") -> Row:
-    row = conn.execute(sa.select(m.questionnaires)
-                       .where(m.questionnaires.c.id == questionnaire_id)).first()
-    if row is None:
-        raise ApiError(field, f"unknown questionnaire {questionnaire_id!r}", 404)
-    return row
+    query = sa.select(m.questionnaires).where(m.questionnaires.c.id == questionnaire_id)
+    return found(conn.execute(query).first(), field,
+                 f"unknown questionnaire {questionnaire_id!r}")
 
 
 def questionnaires(conn: sa.Connection, assembly_id: str) -> list[Row]:

@@ -9,16 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from services.common.web import ApiError
+from services.common.web import ApiError, found
 from services.registry import lottery, models
 
 
 def _by_id(conn: Connection, table: sa.Table, field: str, what: str, value: str) -> Row[Any]:
     """The row whose id the request named; a 404 naming the field when there is none."""
-    row = conn.execute(sa.select(table).where(table.c.id == value)).first()
-    if row is None:
-        raise ApiError(field, f"no {what} {value!r}", 404)
-    return row
+    return found(conn.execute(sa.select(table).where(table.c.id == value)).first(),
+                 field, f"no {what} {value!r}")
 
 
 def assembly(conn: Connection, assembly_id: str) -> Row[Any]:

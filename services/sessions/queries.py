@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from services.common.hookspecs import AssemblyFormat
 from services.common.plugins import PluginError
 from services.common.service import ServiceContext
-from services.common.web import ApiError
+from services.common.web import ApiError, found
 from services.sessions import groups, panel, programme
 from services.sessions import models as m
 
@@ -21,11 +21,9 @@ Row = dict[str, Any]
 
 
 def assembly(conn: Connection, assembly_id: str) -> Row:
-    row = conn.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id)) \
-        .mappings().first()
-    if row is None:
-        raise ApiError("assembly_id", f"no assembly {assembly_id!r}", 404)
-    return dict(row)
+    query = sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id)
+    return dict(found(conn.execute(query).mappings().first(), "assembly_id",
+                      f"no assembly {assembly_id!r}"))
 
 
 def assembly_exists(conn: Connection, assembly_id: str) -> bool:
@@ -53,10 +51,9 @@ def sessions(conn: Connection, assembly_id: str) -> list[Row]:
 
 
 def session(conn: Connection, session_id: str) -> Row:
-    row = conn.execute(sa.select(m.sessions).where(m.sessions.c.id == session_id)) \
-        .mappings().first()
-    if row is None:
-        raise ApiError("session_id", f"no session {session_id!r}", 404)
+    query = sa.select(m.sessions).where(m.sessions.c.id == session_id)
+    row = found(conn.execute(query).mappings().first(), "session_id",
+                f"no session {session_id!r}")
     return next(s for s in sessions(conn, row["assembly_id"]) if s["id"] == session_id)
 
 
@@ -174,10 +171,9 @@ def constraints(conn: Connection, assembly_id: str) -> list[groups.Constraint]:
 
 
 def group_item(conn: Connection, item_id: str) -> tuple[Row, Row]:
-    item = conn.execute(sa.select(m.agenda_items).where(m.agenda_items.c.id == item_id)) \
-        .mappings().first()
-    if item is None:
-        raise ApiError("agenda_item_id", f"no agenda item {item_id!r}", 404)
+    query = sa.select(m.agenda_items).where(m.agenda_items.c.id == item_id)
+    item = found(conn.execute(query).mappings().first(), "agenda_item_id",
+                 f"no agenda item {item_id!r}")
     if item["kind"] != "group_work":
         raise ApiError("agenda_item_id", f"{item_id!r} is {item['kind']}, not group_work", 422)
     return dict(item), session(conn, item["session_id"])
